@@ -1,0 +1,62 @@
+r"""Non-saturating GAN (Goodfellow et al. 2014), the platform's two-player proof.
+
+The embedded default: 8 Gaussians on a ring, a few minutes on a 2-core CPU:
+  python train.py --config=configs/gan.py:ring8 --workdir=runs/gan_ring8
+  python eval.py --workdir=runs/gan_ring8    # hq_fraction, modes_covered, mode_kl
+
+Presets:
+  ring8, grid25  MLPs (two hidden layers of 128 ReLU units, 256-d noise, after
+                 Metz et al. 2017), batch 512, Adam (G 1e-3, D 1e-4, b1 0.5).
+  mnist          DCGAN networks at 28 px (Radford et al. 2016), batch 64,
+                 Adam 2e-4, b1 0.5; samples in samples/.
+  smoke          ring8, a few seconds.
+Measured results: docs/RESULTS.md.
+"""
+from gen import config as config_lib
+
+
+def _adam(lr):
+  return dict(name='adam', lr=lr, b1=0.5, b2=0.999)
+
+
+def ring8():
+  c = config_lib.base_config()
+  c.data.update(name='ring8', scale='none')
+  c.model = dict(name='gan', game='ns', arch='mlp', z_dim=256, g_hidden=(128, 128),
+                 d_hidden=(128, 128), features=64, n_disc=1)
+  c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
+  c.train.update(num_steps=10_000, batch_size=512, log_every=500,
+                 checkpoint_every=5_000, sample_every=2_000, num_samples=2500)
+  return c
+
+
+def grid25():
+  c = ring8()
+  c.data.name = 'grid25'
+  return c
+
+
+def mnist():
+  c = ring8()
+  c.data.update(name='mnist', scale='symmetric')
+  c.model.update(arch='dcgan', z_dim=100, features=32)
+  c.optim = dict(g=_adam(2e-4), d=_adam(2e-4))
+  c.train.update(num_steps=5_000, batch_size=64, log_every=100, checkpoint_every=1_000,
+                 sample_every=500, num_samples=64)
+  c.eval.batch_size = 500
+  return c
+
+
+def smoke():
+  c = ring8()
+  c.train.update(num_steps=20, batch_size=64, log_every=5, checkpoint_every=10,
+                 sample_every=10, num_samples=256)
+  c.eval.num_samples = 500
+  return c
+
+
+PRESETS = {'ring8': ring8, 'grid25': grid25, 'mnist': mnist, 'smoke': smoke}
+
+
+def get_config(arg=None):
+  return config_lib.select_preset(arg, PRESETS, default='ring8', where='configs/gan.py')

@@ -1,0 +1,34 @@
+r"""Evaluates a checkpoint with the model's own numbers; writes eval/step_<N>.json.
+
+  python eval.py --workdir=runs/gan_ring8            # the latest checkpoint
+  python eval.py --workdir=runs/vae_mnist --step=5000
+"""
+import sys
+
+from absl import app, flags, logging
+
+from gen import cli
+from gen import config as config_lib
+from gen.data import sources
+from gen.train import checkpoint
+from gen import evaluate
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory written by train.py.')
+_STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+flags.mark_flags_as_required(['workdir'])
+
+
+def main(argv):
+  del argv
+  cli.quiet_library_logs()
+  try:
+    result = evaluate.run(_WORKDIR.value, _STEP.value)
+  except (config_lib.ConfigError, sources.DatasetNotFoundError, sources.DatasetCorruptError,
+          checkpoint.CheckpointError, FileNotFoundError, ValueError) as e:
+    logging.error('%s', e)
+    sys.exit(f'error: {e}')
+  print(result)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=cli.parse_flags_with_overrides)

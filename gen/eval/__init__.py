@@ -1,0 +1,1 @@
+"""Evaluation: sample-quality metrics, feature extractors, 2D mixture coverage."""

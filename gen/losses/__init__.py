@@ -1,0 +1,1 @@
+"""Losses, likelihoods and bounds: pure functions, each tested against hand values."""

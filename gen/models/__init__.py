@@ -1,0 +1,1 @@
+"""Model families; each model is a `gen.train.model.Model` built from its config."""

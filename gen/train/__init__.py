@@ -1,0 +1,1 @@
+"""Training: the model contract, state, optimizers, sharding, loop, checkpoints, logging."""

@@ -1,0 +1,197 @@
+"""One training loop for every model: data -> jitted step -> logs, samples, checkpoints."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import jax
+import numpy as np
+from absl import logging
+
+from gen import config as config_lib
+from gen import data as data_lib
+from gen.data import toy2d
+from gen.models import registry
+from gen.train import checkpoint as ckpt_lib
+from gen.train import sharding
+from gen.train import step as step_lib
+from gen.train import writers
+from gen.viz import images as viz_images
+from gen.viz import points as viz_points
+
+
+class NonFiniteError(FloatingPointError):
+  """Training produced a non-finite loss, gradient or parameter."""
+
+
+class Preempted(SystemExit):
+  """SIGTERM arrived; a checkpoint was saved. Exit code 143 = 128 + SIGTERM."""
+
+  def __init__(self):
+    super().__init__(143)
+
+
+class _SigtermFlag:
+  def __init__(self):
+    self.raised = False
+    self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    logging.warning('SIGTERM received: saving a checkpoint at the next step boundary.')
+    self.raised = True
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._previous)
+
+
+def _write_config(config, workdir: str) -> None:
+  path = os.path.join(workdir, 'config.json')
+  text = config_lib.to_json(config)
+  if os.path.exists(path):
+    with open(path) as f:
+      old = json.load(f)
+    new = json.loads(text)
+    changed = sorted(_diff(old, new))
+    if changed:
+      logging.warning('Resuming with a config that differs from %s in: %s', path, ', '.join(changed))
+  with open(path, 'w') as f:
+    f.write(text)
+
+
+def _diff(a, b, prefix=''):
+  for k in set(a) | set(b):
+    va, vb = a.get(k), b.get(k)
+    if isinstance(va, dict) and isinstance(vb, dict):
+      yield from _diff(va, vb, f'{prefix}{k}.')
+    elif va != vb:
+      yield f'{prefix}{k}'
+
+
+def setup(config):
+  """The dataset info, the model and the mesh: what a run or an evaluation needs."""
+  info = data_lib.info(config)
+  model = registry.build(config, info)
+  mesh = sharding.make_mesh()
+  return info, model, mesh
+
+
+def abstract_state(model, config, mesh, example_batch):
+  """Shapes, dtypes and (replicated) shardings of the state, for restoring."""
+  key = jax.random.PRNGKey(config.seed)
+  shapes = jax.eval_shape(lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b),
+                          key, example_batch)
+  repl = sharding.replicated(mesh)
+  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), shapes)
+
+
+def example_batch(config, model):
+  """The first batch's shapes (host arrays), without advancing the run's iterator."""
+  it = data_lib.train_iterator(config, jax.process_index(), jax.process_count(),
+                               num_micro=model.batches_per_step)
+  return next(it)
+
+
+def train(config, workdir: str, restore_step: int | None = None) -> dict:
+  """Trains (or resumes) and returns the last logged metrics."""
+  is_main = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  if is_main:
+    _write_config(config, workdir)
+    os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
+  info, model, mesh = setup(config)
+  sharding.check_batch_size(config.train.batch_size)
+  stacked = model.batches_per_step > 1
+  repl, batch_sh = sharding.replicated(mesh), sharding.batch_sharding(mesh, stacked)
+  data_it = data_lib.train_iterator(config, jax.process_index(), jax.process_count(),
+                                    num_micro=model.batches_per_step)
+  ckpt = ckpt_lib.Checkpointer(workdir, config.train.max_to_keep)
+  sigterm = _SigtermFlag()
+  writer = writers.MetricWriter(workdir, enabled=is_main)
+  try:
+    with jax.set_mesh(mesh):
+      first = sharding.put_batch(example_batch(config, model), batch_sh)
+      init = jax.jit(lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b),
+                     out_shardings=repl)
+      step = restore_step if restore_step is not None else ckpt.latest()
+      if step is not None:
+        if restore_step is not None and is_main:
+          moved = ckpt.set_aside_after(step)
+          if moved:
+            logging.warning('Moved later checkpoints %s to checkpoints_set_aside/.', moved)
+        state, data_state = ckpt.restore(step, abstract_state(model, config, mesh, first))
+        data_it.set_state(data_state)
+        logging.info('Resumed from the checkpoint at step %d.', step)
+      else:
+        state = init(jax.random.PRNGKey(config.seed), first)
+      return _run(config, workdir, model, info, state, first, data_it, ckpt, writer, sigterm,
+                  repl, batch_sh, is_main)
+  finally:
+    sigterm.restore()
+    writer.close()
+    ckpt.close()
+
+
+def _check_finite(state, names, ckpt, skip: bool) -> int:
+  nf = sharding.to_host(state.nonfinite)
+  count = int(nf.count)
+  if count and not skip:
+    what = names[int(nf.first_what)]
+    raise NonFiniteError(
+        f'Non-finite {what} at step {int(nf.first_step)}; training stopped and that update '
+        f'was not applied. The last good checkpoint (step {ckpt.latest()}) in {ckpt.directory} '
+        f'is kept. Lower the learning rate or check the data, or set '
+        f'--config.train.skip_nonfinite=True to skip such updates and count them.')
+  return count
+
+
+def _run(config, workdir, model, info, state, first, data_it, ckpt, writer, sigterm,
+         repl, batch_sh, is_main) -> dict:
+  tc = config.train
+  step_fn = jax.jit(step_lib.make_train_step(model, tc.ema_decay),
+                    in_shardings=(repl, batch_sh), out_shardings=(repl, repl), donate_argnums=0)
+  sample_fn = jax.jit(model.sample, static_argnums=2, out_shardings=repl)
+  sample_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1 << 30)  # fixed: grids are comparable
+  metric_shapes = jax.eval_shape(step_fn, state, first)[1]
+  names = step_lib.checked_names(metric_shapes, state.params)
+
+  t = int(sharding.to_host(state.step))
+  progress = writers.Progress(t, tc.num_steps)
+  last = {}
+
+  def save(step):
+    _check_finite(state, names, ckpt, tc.skip_nonfinite)
+    ckpt.save(step, state, data_it.get_state())
+
+  while t < tc.num_steps:
+    if sigterm.raised:
+      save(t)
+      logging.warning('Preempted: checkpoint saved at step %d; re-run the command to resume.', t)
+      raise Preempted()
+    batch = sharding.put_batch(next(data_it), batch_sh)
+    state, metrics = step_fn(state, batch)
+    t += 1
+    if t % tc.log_every == 0 or t == tc.num_steps:
+      skipped = _check_finite(state, names, ckpt, tc.skip_nonfinite)
+      last = {k: float(v) for k, v in sharding.to_host(metrics).items()}
+      last['nonfinite/skipped'] = skipped
+      p = progress.update(t)
+      writer.write(t, {**last, **p})
+      if is_main:
+        writers.log_line(t, tc.num_steps, last, p)
+    if t % tc.sample_every == 0 or t == tc.num_steps:
+      path = os.path.join(workdir, 'samples', f'step_{t}.png')
+      x = sample_fn(state, sample_key, tc.num_samples)
+      if is_main:
+        save_samples(sharding.to_host(x), info, config, path)
+    if t % tc.checkpoint_every == 0 or t == tc.num_steps:
+      save(t)
+  return last
+
+
+def save_samples(x: np.ndarray, info, config, path: str) -> None:
+  if info.kind == 'points':
+    m = toy2d.MIXTURES.get(config.data.name)
+    viz_points.save_scatter(x, path, None if m is None else m.centres, title=os.path.basename(path))
+  else:
+    viz_images.save_grid(x, path, config.data.scale)

@@ -1,0 +1,1 @@
+"""Pictures of samples: image grids and 2D scatter plots (PNG)."""

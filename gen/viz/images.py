@@ -1,0 +1,35 @@
+"""Image grids."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8(x: np.ndarray, scale: str) -> np.ndarray:
+  """Maps model-space images ('symmetric' [-1, 1] or 'unit' [0, 1]) to uint8."""
+  x = np.asarray(x, np.float32)
+  if scale == 'symmetric':
+    x = (x + 1.0) / 2.0
+  return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def grid(images: np.ndarray, cols: int | None = None, pad: int = 1) -> np.ndarray:
+  """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, C) image."""
+  n, h, w, c = images.shape
+  cols = cols or math.ceil(math.sqrt(n))
+  rows = math.ceil(n / cols)
+  out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
+  for i, img in enumerate(images):
+    r, k = divmod(i, cols)
+    out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = img
+  return out
+
+
+def save_grid(images: np.ndarray, path: str, scale: str, upscale: int = 2) -> None:
+  g = grid(to_uint8(images, scale))
+  img = Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g)
+  if upscale > 1:
+    img = img.resize((img.width * upscale, img.height * upscale), Image.NEAREST)
+  img.save(path)
