@@ -5,7 +5,7 @@ r"""Evaluates a checkpoint with the model's own numbers; writes eval/step_<N>.js
 """
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from gen import cli
 from gen import config as config_lib
@@ -25,7 +25,6 @@ def main(argv):
     result = evaluate.run(_WORKDIR.value, _STEP.value)
   except (config_lib.ConfigError, sources.DatasetNotFoundError, sources.DatasetCorruptError,
           checkpoint.CheckpointError, FileNotFoundError, ValueError) as e:
-    logging.error('%s', e)
     sys.exit(f'error: {e}')
   print(result)
 

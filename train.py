@@ -8,7 +8,7 @@ Several hosts: run the same command on each with --coordinator_address=HOST:PORT
 """
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from gen import cli
 from gen import config as config_lib
@@ -38,7 +38,6 @@ def main(argv):
     cli.init_distributed(_COORD.value, _NPROC.value, _PID.value, _AUTO.value)
     loop.train(config, _WORKDIR.value, restore_step=_STEP.value)
   except _USER_ERRORS as e:
-    logging.error('%s', e)
     sys.exit(f'error: {e}')
 
 

@@ -6,9 +6,11 @@ The embedded default: 8 Gaussians on a ring, a few minutes on a 2-core CPU:
 
 Presets:
   ring8, grid25  MLPs (two hidden layers of 128 ReLU units, 256-d noise, after
-                 Metz et al. 2017), batch 512, Adam (G 1e-3, D 1e-4, b1 0.5).
+                 Metz et al. 2017), batch 512, Adam 1e-3 (b1 0.5) for both
+                 players, 25k steps (see docs/RESULTS.md for other rates).
   mnist          DCGAN networks at 28 px (Radford et al. 2016), batch 64,
                  Adam 2e-4, b1 0.5; samples in samples/.
+  digits         DCGAN networks at 8 px on scikit-learn's digits (built in).
   smoke          ring8, a few seconds.
 Measured results: docs/RESULTS.md.
 """
@@ -24,8 +26,8 @@ def ring8():
   c.data.update(name='ring8', scale='none')
   c.model = dict(name='gan', game='ns', arch='mlp', z_dim=256, g_hidden=(128, 128),
                  d_hidden=(128, 128), features=64, n_disc=1)
-  c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
-  c.train.update(num_steps=10_000, batch_size=512, log_every=500,
+  c.optim = dict(g=_adam(1e-3), d=_adam(1e-3))
+  c.train.update(num_steps=25_000, batch_size=512, log_every=500,
                  checkpoint_every=5_000, sample_every=2_000, num_samples=2500)
   return c
 
@@ -47,6 +49,16 @@ def mnist():
   return c
 
 
+def digits():
+  c = mnist()
+  c.data.name = 'digits'
+  c.model.features = 16
+  c.train.update(num_steps=2_000, batch_size=64, log_every=100, checkpoint_every=1_000,
+                 sample_every=1_000)
+  c.eval.batch_size = 300
+  return c
+
+
 def smoke():
   c = ring8()
   c.train.update(num_steps=20, batch_size=64, log_every=5, checkpoint_every=10,
@@ -55,7 +67,7 @@ def smoke():
   return c
 
 
-PRESETS = {'ring8': ring8, 'grid25': grid25, 'mnist': mnist, 'smoke': smoke}
+PRESETS = {'ring8': ring8, 'grid25': grid25, 'mnist': mnist, 'digits': digits, 'smoke': smoke}
 
 
 def get_config(arg=None):

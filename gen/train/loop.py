@@ -137,10 +137,12 @@ def _check_finite(state, names, ckpt, skip: bool) -> int:
   count = int(nf.count)
   if count and not skip:
     what = names[int(nf.first_what)]
+    latest = ckpt.latest()
+    kept = (f'The last good checkpoint (step {latest}) in {ckpt.directory} is kept.'
+            if latest is not None else 'No checkpoint had been saved yet.')
     raise NonFiniteError(
         f'Non-finite {what} at step {int(nf.first_step)}; training stopped and that update '
-        f'was not applied. The last good checkpoint (step {ckpt.latest()}) in {ckpt.directory} '
-        f'is kept. Lower the learning rate or check the data, or set '
+        f'was not applied. {kept} Lower the learning rate or check the data, or set '
         f'--config.train.skip_nonfinite=True to skip such updates and count them.')
   return count
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: the real-data folder and a runner for the command-line tools."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def data_dir_or_skip(*names: str) -> str:
+  """$GEN_DATA_DIR when it holds the named dataset folders, else skip."""
+  path = os.environ.get('GEN_DATA_DIR')
+  if not path:
+    pytest.skip('GEN_DATA_DIR is not set: real datasets are not available here.')
+  missing = [n for n in names if not os.path.isdir(os.path.join(path, n))]
+  if missing:
+    pytest.skip(f'GEN_DATA_DIR has no {", ".join(missing)}.')
+  return path
+
+
+def run_cli(script: str, *args: str, env: dict | None = None, timeout: int = 600,
+            check: bool = True) -> subprocess.CompletedProcess:
+  """Runs train.py / eval.py as a user would, from the repository root."""
+  full_env = {**os.environ, **(env or {})}
+  full_env.setdefault('JAX_PLATFORMS', 'cpu')
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT,
+                        env=full_env, capture_output=True, text=True, timeout=timeout)
+  if check and proc.returncode != 0:
+    raise AssertionError(f'{script} {" ".join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}')
+  return proc

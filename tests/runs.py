@@ -1,0 +1,41 @@
+"""Helpers for tests that train through the command line and inspect run directories."""
+import json
+import os
+
+import jax
+import numpy as np
+
+from conftest import run_cli
+from gen import evaluate
+
+
+def train(workdir, spec: str, *overrides: str, env=None, check=True):
+  args = [f'--config={spec}', f'--workdir={workdir}'] + [f'--config.{o}' for o in overrides]
+  return run_cli('train.py', *args, env=env, check=check)
+
+
+def state_leaves(workdir, step=None) -> list[np.ndarray]:
+  """Every array of the saved train state (params, optimizer states, counters)."""
+  _, _, _, state, _ = evaluate.load_run(str(workdir), step)
+  return [np.asarray(x) for x in jax.tree.leaves(state)]
+
+
+def params(workdir, step=None) -> list[np.ndarray]:
+  _, _, _, state, _ = evaluate.load_run(str(workdir), step)
+  return [np.asarray(x) for x in jax.tree.leaves(state.params)]
+
+
+def metrics(workdir) -> list[dict]:
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+def losses(workdir) -> dict[int, dict]:
+  """{step: {metric: value}} without timing entries."""
+  drop = ('time', 'steps_per_sec', 'eta_sec')
+  return {m['step']: {k: v for k, v in m.items() if k not in drop} for m in metrics(workdir)}
+
+
+def steps(workdir) -> list[int]:
+  d = os.path.join(workdir, 'checkpoints')
+  return sorted(int(s) for s in os.listdir(d) if s.isdigit()) if os.path.isdir(d) else []
