@@ -3,6 +3,7 @@ r"""Evaluates a checkpoint with the model's own numbers; writes eval/step_<N>.js
   python eval.py --workdir=runs/gan_ring8            # the latest checkpoint
   python eval.py --workdir=runs/vae_mnist --step=5000
 """
+import json
 import sys
 
 from absl import app, flags
@@ -26,7 +27,9 @@ def main(argv):
   except (config_lib.ConfigError, sources.DatasetNotFoundError, sources.DatasetCorruptError,
           checkpoint.CheckpointError, FileNotFoundError, ValueError) as e:
     sys.exit(f'error: {e}')
-  print(result)
+  path = f'{_WORKDIR.value}/eval/step_{result["step"]}.json'
+  print(json.dumps(result['metrics'], indent=2))
+  print(f'Wrote {path}; sample grids are in {_WORKDIR.value}/samples/.')
 
 
 if __name__ == '__main__':

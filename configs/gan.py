@@ -6,8 +6,8 @@ The embedded default: 8 Gaussians on a ring, a few minutes on a 2-core CPU:
 
 Presets:
   ring8, grid25  MLPs (two hidden layers of 128 ReLU units, 256-d noise, after
-                 Metz et al. 2017), batch 512, Adam 1e-3 (b1 0.5) for both
-                 players, 25k steps (see docs/RESULTS.md for other rates).
+                 Metz et al. 2017), batch 512, Adam (b1 0.5) with G 1e-3 and
+                 D 1e-4 as Metz et al., 25k steps.
   mnist          DCGAN networks at 28 px (Radford et al. 2016), batch 64,
                  Adam 2e-4, b1 0.5; samples in samples/.
   digits         DCGAN networks at 8 px on scikit-learn's digits (built in).
@@ -26,7 +26,7 @@ def ring8():
   c.data.update(name='ring8', scale='none')
   c.model = dict(name='gan', game='ns', arch='mlp', z_dim=256, g_hidden=(128, 128),
                  d_hidden=(128, 128), features=64, n_disc=1)
-  c.optim = dict(g=_adam(1e-3), d=_adam(1e-3))
+  c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
   c.train.update(num_steps=25_000, batch_size=512, log_every=500,
                  checkpoint_every=5_000, sample_every=2_000, num_samples=2500)
   return c

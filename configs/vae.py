@@ -9,7 +9,9 @@ Presets:
               paper's MNIST runs), Bernoulli likelihood, statically binarized
               MNIST (Larochelle & Murray 2011), batch 100, Adam 1e-3.
   mnist_conv  the same with a convolutional encoder/decoder.
-  frey_face   MLP (200 hidden, 20 latents), Gaussian likelihood on [0, 1].
+  frey_face   MLP (200 hidden, 20 latents), Gaussian likelihood on uniformly
+              dequantized pixels in [0, 1] (on raw 8-bit values the variance
+              can collapse onto exact pixel values and the density diverge).
   digits      scikit-learn's 8x8 digits (built in; no download), Bernoulli on
               dynamically binarized pixels.
   smoke       digits, a few seconds.
@@ -43,7 +45,7 @@ def mnist_conv():
 
 def frey_face():
   c = _base()
-  c.data.name = 'frey_face'
+  c.data.update(name='frey_face', dequantize=True)   # a density needs continuous data
   c.model.update(likelihood='gaussian', hidden=(200,), latent_dim=20)
   c.train.update(num_steps=10_000, log_every=500)
   return c

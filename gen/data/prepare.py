@@ -30,54 +30,54 @@ from gen.data import sources
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog='python -m gen.data.prepare', description=__doc__.splitlines()[0]
-    )
-    parser.add_argument('name', help='TFDS dataset name, e.g. mnist or fashion_mnist')
-    parser.add_argument(
-        '--manual_dir',
-        required=True,
-        help='folder holding the original files under their original names',
-    )
-    parser.add_argument(
-        '--data_dir',
-        default=sources.tfds_data_dir(sources.resolve_data_dir(None)),
-        help=f'TFDS data dir to write (default: ${sources.ENV_VAR}/tfds, else the TFDS default)',
-    )
-    args = parser.parse_args(argv)
-    if not os.path.isdir(args.manual_dir):
-        parser.error(f'--manual_dir {args.manual_dir} is not a folder')
-    return args
+  parser = argparse.ArgumentParser(
+      prog='python -m gen.data.prepare', description=__doc__.splitlines()[0]
+  )
+  parser.add_argument('name', help='TFDS dataset name, e.g. mnist or fashion_mnist')
+  parser.add_argument(
+      '--manual_dir',
+      required=True,
+      help='folder holding the original files under their original names',
+  )
+  parser.add_argument(
+      '--data_dir',
+      default=sources.tfds_data_dir(sources.resolve_data_dir(None)),
+      help=f'TFDS data dir to write (default: ${sources.ENV_VAR}/tfds, else the TFDS default)',
+  )
+  args = parser.parse_args(argv)
+  if not os.path.isdir(args.manual_dir):
+    parser.error(f'--manual_dir {args.manual_dir} is not a folder')
+  return args
 
 
 def require_tensorflow() -> None:
-    try:
-        import tensorflow  # noqa: F401  (TFDS imports it lazily; fail early and clearly)
-    except ImportError:
-        sys.exit(
-            'gen.data.prepare needs TensorFlow to build TFDS datasets: '
-            'pip install -r requirements-prepare.txt (reading the result does not need it).'
-        )
+  try:
+    import tensorflow  # noqa: F401  (TFDS imports it lazily; fail early and clearly)
+  except ImportError:
+    sys.exit(
+        'gen.data.prepare needs TensorFlow to build TFDS datasets: '
+        'pip install -r requirements-prepare.txt (reading the result does not need it).'
+    )
 
 
 def prepare(name: str, manual_dir: str, data_dir: str | None) -> str:
-    """Builds ``name`` as array_record under ``data_dir``; returns the dataset's folder."""
-    import tensorflow_datasets as tfds
+  """Builds ``name`` as array_record under ``data_dir``; returns the dataset's folder."""
+  import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name, data_dir=data_dir)
-    builder.download_and_prepare(
-        file_format='array_record',
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False),
-    )
-    return str(builder.data_dir)
+  builder = tfds.builder(name, data_dir=data_dir)
+  builder.download_and_prepare(
+      file_format='array_record',
+      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False),
+  )
+  return str(builder.data_dir)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    require_tensorflow()
-    path = prepare(args.name, args.manual_dir, args.data_dir)
-    print(f'prepared {args.name} in {path}; load it as tfds:{args.name}')
+  args = parse_args(argv)
+  require_tensorflow()
+  path = prepare(args.name, args.manual_dir, args.data_dir)
+  print(f'prepared {args.name} in {path}; load it as tfds:{args.name}')
 
 
 if __name__ == '__main__':
-    main()
+  main()

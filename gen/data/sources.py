@@ -54,79 +54,79 @@ ENV_VAR = 'GEN_DATA_DIR'
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
-    name: str
-    kind: str  # 'image' or 'points'
-    shape: tuple  # per-example shape of x
-    levels: int | None  # discrete intensity levels of image x; None for points
-    num_classes: int | None
-    splits: tuple
+  name: str
+  kind: str  # 'image' or 'points'
+  shape: tuple  # per-example shape of x
+  levels: int | None  # discrete intensity levels of image x; None for points
+  num_classes: int | None
+  splits: tuple
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """The dataset's files (or prepared TFDS dataset) are not where we looked."""
+  """The dataset's files (or prepared TFDS dataset) are not where we looked."""
 
 
 class DatasetCorruptError(ValueError):
-    """A dataset file exists but is malformed."""
+  """A dataset file exists but is malformed."""
 
 
 class ArraySource:
-    """Random access over in-memory arrays ``x`` (N, ...) and ``label`` (N,)."""
+  """Random access over in-memory arrays ``x`` (N, ...) and ``label`` (N,)."""
 
-    def __init__(self, info: DatasetInfo, x: np.ndarray, label: np.ndarray | None = None):
-        if label is not None and len(label) != len(x):
-            raise ValueError(f'{info.name}: {len(x)} examples but {len(label)} labels')
-        self.info = info
-        self.x = x
-        self.label = label
+  def __init__(self, info: DatasetInfo, x: np.ndarray, label: np.ndarray | None = None):
+    if label is not None and len(label) != len(x):
+      raise ValueError(f'{info.name}: {len(x)} examples but {len(label)} labels')
+    self.info = info
+    self.x = x
+    self.label = label
 
-    def __len__(self) -> int:
-        return len(self.x)
+  def __len__(self) -> int:
+    return len(self.x)
 
-    def get(self, indices: np.ndarray) -> dict[str, np.ndarray]:
-        indices = np.asarray(indices)
-        batch = {'x': self.x[indices]}
-        if self.label is not None:
-            batch['label'] = self.label[indices]
-        return batch
+  def get(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    indices = np.asarray(indices)
+    batch = {'x': self.x[indices]}
+    if self.label is not None:
+      batch['label'] = self.label[indices]
+    return batch
 
 
 class TfdsSource:
-    """Same interface as ``ArraySource`` over a ``tfds.data_source``."""
+  """Same interface as ``ArraySource`` over a ``tfds.data_source``."""
 
-    def __init__(self, info: DatasetInfo, data_source, has_label: bool):
-        self.info = info
-        self._source = data_source
-        self._has_label = has_label
+  def __init__(self, info: DatasetInfo, data_source, has_label: bool):
+    self.info = info
+    self._source = data_source
+    self._has_label = has_label
 
-    def __len__(self) -> int:
-        return len(self._source)
+  def __len__(self) -> int:
+    return len(self._source)
 
-    def get(self, indices: np.ndarray) -> dict[str, np.ndarray]:
-        keys = np.asarray(indices).reshape(-1).tolist()
-        examples = self._read(keys)
-        x = np.asarray([e['image'] for e in examples], dtype=np.uint8)
-        batch = {'x': x.reshape((len(keys),) + self.info.shape)}
-        if self._has_label:
-            batch['label'] = np.asarray([e['label'] for e in examples], dtype=np.int32)
-        return batch
+  def get(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    keys = np.asarray(indices).reshape(-1).tolist()
+    examples = self._read(keys)
+    x = np.asarray([e['image'] for e in examples], dtype=np.uint8)
+    batch = {'x': x.reshape((len(keys),) + self.info.shape)}
+    if self._has_label:
+      batch['label'] = np.asarray([e['label'] for e in examples], dtype=np.int32)
+    return batch
 
-    def _read(self, keys: list[int]) -> list[dict]:
-        # __getitems__ reads a batch in one parallel array_record lookup.
-        getitems = getattr(self._source, '__getitems__', None)
-        if getitems is not None:
-            return getitems(keys)
-        return [self._source[k] for k in keys]
+  def _read(self, keys: list[int]) -> list[dict]:
+    # __getitems__ reads a batch in one parallel array_record lookup.
+    getitems = getattr(self._source, '__getitems__', None)
+    if getitems is not None:
+      return getitems(keys)
+    return [self._source[k] for k in keys]
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:
-    """``data_dir`` if given (non-empty), else ``$GEN_DATA_DIR``, else None."""
-    return data_dir or os.environ.get(ENV_VAR) or None
+  """``data_dir`` if given (non-empty), else ``$GEN_DATA_DIR``, else None."""
+  return data_dir or os.environ.get(ENV_VAR) or None
 
 
 def tfds_data_dir(data_dir: str | None) -> str | None:
-    """TFDS data dir for a resolved data dir: ``<data_dir>/tfds``, else None (TFDS default)."""
-    return None if data_dir is None else os.path.join(data_dir, 'tfds')
+  """TFDS data dir for a resolved data dir: ``<data_dir>/tfds``, else None (TFDS default)."""
+  return None if data_dir is None else os.path.join(data_dir, 'tfds')
 
 
 # ---------------------------------------------------------------- file readers
@@ -134,45 +134,45 @@ def tfds_data_dir(data_dir: str | None) -> str | None:
 
 @contextlib.contextmanager
 def _parsing(path: str):
-    """Turns a parser's failure on a malformed file into DatasetCorruptError."""
-    try:
-        yield
-    except (DatasetCorruptError, FileNotFoundError, PermissionError):
-        raise
-    except (EOFError, OSError, ValueError, zlib.error, zipfile.BadZipFile) as e:
-        raise DatasetCorruptError(
-            f'{path}: cannot parse it ({type(e).__name__}: {e}); the file is truncated '
-            'or not in the expected format: download it again.'
-        ) from e
+  """Turns a parser's failure on a malformed file into DatasetCorruptError."""
+  try:
+    yield
+  except (DatasetCorruptError, FileNotFoundError, PermissionError):
+    raise
+  except (EOFError, OSError, ValueError, zlib.error, zipfile.BadZipFile) as e:
+    raise DatasetCorruptError(
+        f'{path}: cannot parse it ({type(e).__name__}: {e}); the file is truncated '
+        'or not in the expected format: download it again.'
+    ) from e
 
 
 def read_idx(path: str, magic: int) -> np.ndarray:
-    """Reads a gzipped IDX file of unsigned bytes whose magic number must be ``magic``.
+  """Reads a gzipped IDX file of unsigned bytes whose magic number must be ``magic``.
 
-    IDX (LeCun et al. 1998): big-endian uint32 magic 0x0000TTDD (TT=0x08 for
-    unsigned bytes, DD = number of dimensions), DD uint32 sizes, then the data.
-    """
-    with _parsing(path), gzip.open(path, 'rb') as f:
-        raw = f.read()
-    found = int.from_bytes(raw[:4], 'big')
-    if found != magic:
-        raise DatasetCorruptError(
-            f'{path}: bad magic number {found} (expected {magic}); '
-            'it is not the expected IDX file: download it again.'
-        )
-    ndim = magic & 0xFF
-    header_bytes = 4 * (1 + ndim)
-    if len(raw) < header_bytes:
-        raise DatasetCorruptError(
-            f'{path}: {len(raw)} bytes, shorter than its IDX header: download it again.'
-        )
-    shape = tuple(np.frombuffer(raw, dtype='>u4', count=ndim, offset=4).tolist())
-    if len(raw) - header_bytes != math.prod(shape):
-        raise DatasetCorruptError(
-            f'{path}: header says shape {shape} ({math.prod(shape)} bytes of data) '
-            f'but the file has {len(raw) - header_bytes}: download it again.'
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape(shape)
+  IDX (LeCun et al. 1998): big-endian uint32 magic 0x0000TTDD (TT=0x08 for
+  unsigned bytes, DD = number of dimensions), DD uint32 sizes, then the data.
+  """
+  with _parsing(path), gzip.open(path, 'rb') as f:
+    raw = f.read()
+  found = int.from_bytes(raw[:4], 'big')
+  if found != magic:
+    raise DatasetCorruptError(
+        f'{path}: bad magic number {found} (expected {magic}); '
+        'it is not the expected IDX file: download it again.'
+    )
+  ndim = magic & 0xFF
+  header_bytes = 4 * (1 + ndim)
+  if len(raw) < header_bytes:
+    raise DatasetCorruptError(
+        f'{path}: {len(raw)} bytes, shorter than its IDX header: download it again.'
+    )
+  shape = tuple(np.frombuffer(raw, dtype='>u4', count=ndim, offset=4).tolist())
+  if len(raw) - header_bytes != math.prod(shape):
+    raise DatasetCorruptError(
+        f'{path}: header says shape {shape} ({math.prod(shape)} bytes of data) '
+        f'but the file has {len(raw) - header_bytes}: download it again.'
+    )
+  return np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape(shape)
 
 
 _IDX_IMAGES_MAGIC = 2051
@@ -184,78 +184,78 @@ _IDX_FILES = {
 
 
 def _read_mnist_like(directory: str, split: str):
-    images_path, labels_path = (os.path.join(directory, f) for f in _IDX_FILES[split])
-    images = read_idx(images_path, _IDX_IMAGES_MAGIC)
-    labels = read_idx(labels_path, _IDX_LABELS_MAGIC)
-    if images.shape[1:] != (28, 28):
-        raise DatasetCorruptError(
-            f'{images_path}: images are {images.shape[1:]}, expected (28, 28): download it again.'
-        )
-    if len(labels) != len(images):
-        raise DatasetCorruptError(
-            f'{images_path} has {len(images)} images but {labels_path} has {len(labels)} '
-            'labels: download both again.'
-        )
-    return images[..., None], labels.astype(np.int32)
+  images_path, labels_path = (os.path.join(directory, f) for f in _IDX_FILES[split])
+  images = read_idx(images_path, _IDX_IMAGES_MAGIC)
+  labels = read_idx(labels_path, _IDX_LABELS_MAGIC)
+  if images.shape[1:] != (28, 28):
+    raise DatasetCorruptError(
+        f'{images_path}: images are {images.shape[1:]}, expected (28, 28): download it again.'
+    )
+  if len(labels) != len(images):
+    raise DatasetCorruptError(
+        f'{images_path} has {len(images)} images but {labels_path} has {len(labels)} '
+        'labels: download both again.'
+    )
+  return images[..., None], labels.astype(np.int32)
 
 
 def _read_binarized_mnist(directory: str, split: str):
-    path = os.path.join(directory, 'binarized_mnist.npz')
-    with _parsing(path), np.load(path, allow_pickle=False) as npz:
-        if split not in npz.files:
-            raise DatasetCorruptError(
-                f'{path}: no key {split!r} (keys: {npz.files}); expected train/valid/test, '
-                'each (N, 784) uint8 in {0, 1}.'
-            )
-        flat = npz[split]
-    if flat.ndim != 2 or flat.shape[1] != 784 or flat.dtype != np.uint8 or flat.max(initial=0) > 1:
-        raise DatasetCorruptError(
-            f'{path}: {split!r} is {flat.dtype} {flat.shape} with max {flat.max(initial=0)}, '
-            'expected (N, 784) uint8 in {0, 1}.'
-        )
-    return flat.reshape(-1, 28, 28, 1), None
+  path = os.path.join(directory, 'binarized_mnist.npz')
+  with _parsing(path), np.load(path, allow_pickle=False) as npz:
+    if split not in npz.files:
+      raise DatasetCorruptError(
+          f'{path}: no key {split!r} (keys: {npz.files}); expected train/valid/test, '
+          'each (N, 784) uint8 in {0, 1}.'
+      )
+    flat = npz[split]
+  if flat.ndim != 2 or flat.shape[1] != 784 or flat.dtype != np.uint8 or flat.max(initial=0) > 1:
+    raise DatasetCorruptError(
+        f'{path}: {split!r} is {flat.dtype} {flat.shape} with max {flat.max(initial=0)}, '
+        'expected (N, 784) uint8 in {0, 1}.'
+    )
+  return flat.reshape(-1, 28, 28, 1), None
 
 
 _FREY_TEST_SIZE = 200
 
 
 def _read_frey_face(directory: str, split: str):
-    path = os.path.join(directory, 'frey_rawface.mat')
-    with _parsing(path):
-        mat = scipy.io.loadmat(path)
-    if 'ff' not in mat:
-        found = sorted(k for k in mat if not k.startswith('__'))
-        raise DatasetCorruptError(
-            f"{path}: no variable 'ff' (found {found}); expected ff, uint8 (560, N), "
-            'one 28x20 image per column: download frey_rawface.mat again.'
-        )
-    ff = mat['ff']
-    bad_shape = ff.ndim != 2 or ff.shape[0] != 28 * 20 or ff.shape[1] <= _FREY_TEST_SIZE
-    if bad_shape or ff.dtype != np.uint8:
-        raise DatasetCorruptError(
-            f"{path}: 'ff' is {ff.dtype} {ff.shape}, expected uint8 (560, N) with "
-            f'N > {_FREY_TEST_SIZE} (1965 in the original file).'
-        )
-    images = np.ascontiguousarray(ff.T).reshape(-1, 28, 20, 1)
-    part = slice(None, -_FREY_TEST_SIZE) if split == 'train' else slice(-_FREY_TEST_SIZE, None)
-    return images[part], None
+  path = os.path.join(directory, 'frey_rawface.mat')
+  with _parsing(path):
+    mat = scipy.io.loadmat(path)
+  if 'ff' not in mat:
+    found = sorted(k for k in mat if not k.startswith('__'))
+    raise DatasetCorruptError(
+        f"{path}: no variable 'ff' (found {found}); expected ff, uint8 (560, N), "
+        'one 28x20 image per column: download frey_rawface.mat again.'
+    )
+  ff = mat['ff']
+  bad_shape = ff.ndim != 2 or ff.shape[0] != 28 * 20 or ff.shape[1] <= _FREY_TEST_SIZE
+  if bad_shape or ff.dtype != np.uint8:
+    raise DatasetCorruptError(
+        f"{path}: 'ff' is {ff.dtype} {ff.shape}, expected uint8 (560, N) with "
+        f'N > {_FREY_TEST_SIZE} (1965 in the original file).'
+    )
+  images = np.ascontiguousarray(ff.T).reshape(-1, 28, 20, 1)
+  part = slice(None, -_FREY_TEST_SIZE) if split == 'train' else slice(-_FREY_TEST_SIZE, None)
+  return images[part], None
 
 
 _DIGITS_TEST_SIZE = 300
 
 
 def _read_digits(directory: None, split: str):
-    from sklearn.datasets import load_digits  # imported here: sklearn is slow to import
+  from sklearn.datasets import load_digits  # imported here: sklearn is slow to import
 
-    digits = load_digits()
-    images = np.round(digits.images * 255 / 16).astype(np.uint8)[..., None]
-    labels = digits.target.astype(np.int32)
-    part = slice(None, -_DIGITS_TEST_SIZE) if split == 'train' else slice(-_DIGITS_TEST_SIZE, None)
-    return images[part], labels[part]
+  digits = load_digits()
+  images = np.round(digits.images * 255 / 16).astype(np.uint8)[..., None]
+  labels = digits.target.astype(np.int32)
+  part = slice(None, -_DIGITS_TEST_SIZE) if split == 'train' else slice(-_DIGITS_TEST_SIZE, None)
+  return images[part], labels[part]
 
 
 def _read_mixture(name: str, directory: None, split: str):
-    return toy2d.sample_split(name, split)
+  return toy2d.sample_split(name, split)
 
 
 # ------------------------------------------------------------------- registry
@@ -263,39 +263,46 @@ def _read_mixture(name: str, directory: None, split: str):
 
 @dataclasses.dataclass(frozen=True)
 class _LocalDataset:
-    info: DatasetInfo
-    read: Callable  # (directory | None, split) -> (x, label | None)
-    files: tuple = ()  # needed under <data dir>/<name>/; empty: no files needed
-    origin: str = ''  # where to get the files, for error messages
+  info: DatasetInfo
+  read: Callable  # (directory | None, split) -> (x, label | None)
+  files: tuple = ()  # needed under <data dir>/<name>/; empty: no files needed
+  origin: str = ''  # where to get the files, for error messages
 
 
 def _image_info(name, shape, levels, num_classes, splits=('train', 'test')):
-    return DatasetInfo(name, 'image', shape, levels, num_classes, splits)
+  return DatasetInfo(name, 'image', shape, levels, num_classes, splits)
 
 
 def _points_info(name):
-    num_components = len(toy2d.MIXTURES[name].centres)
-    return DatasetInfo(name, 'points', (2,), None, num_components, tuple(toy2d.SPLITS))
+  num_components = len(toy2d.MIXTURES[name].centres)
+  return DatasetInfo(name, 'points', (2,), None, num_components, tuple(toy2d.SPLITS))
 
 
 _IDX_ALL_FILES = tuple(f for pair in _IDX_FILES.values() for f in pair)
 _DATASETS = {
     'mnist': _LocalDataset(
-        _image_info('mnist', (28, 28, 1), 256, 10), _read_mnist_like, _IDX_ALL_FILES,
+        _image_info('mnist', (28, 28, 1), 256, 10),
+        _read_mnist_like,
+        _IDX_ALL_FILES,
         'the original MNIST files, e.g. from https://storage.googleapis.com/cvdf-datasets/mnist/',
     ),
     'fashion_mnist': _LocalDataset(
-        _image_info('fashion_mnist', (28, 28, 1), 256, 10), _read_mnist_like, _IDX_ALL_FILES,
+        _image_info('fashion_mnist', (28, 28, 1), 256, 10),
+        _read_mnist_like,
+        _IDX_ALL_FILES,
         'the original files from https://github.com/zalandoresearch/fashion-mnist',
     ),
     'binarized_mnist': _LocalDataset(
         _image_info('binarized_mnist', (28, 28, 1), 2, None, ('train', 'valid', 'test')),
-        _read_binarized_mnist, ('binarized_mnist.npz',),
+        _read_binarized_mnist,
+        ('binarized_mnist.npz',),
         'an .npz with keys train/valid/test, each (N, 784) uint8 0/1, made from '
         'binarized_mnist_{train,valid,test}.amat of Larochelle & Murray 2011',
     ),
     'frey_face': _LocalDataset(
-        _image_info('frey_face', (28, 20, 1), 256, None), _read_frey_face, ('frey_rawface.mat',),
+        _image_info('frey_face', (28, 20, 1), 256, None),
+        _read_frey_face,
+        ('frey_rawface.mat',),
         'from https://cs.nyu.edu/~roweis/data/frey_rawface.mat',
     ),
     'digits': _LocalDataset(_image_info('digits', (8, 8, 1), 256, 10), _read_digits),
@@ -305,115 +312,115 @@ _DATASETS = {
 
 
 def names() -> list[str]:
-    """Every accepted local name; any ``tfds:<tfds name>`` is accepted too."""
-    return list(_DATASETS)
+  """Every accepted local name; any ``tfds:<tfds name>`` is accepted too."""
+  return list(_DATASETS)
 
 
 # ----------------------------------------------------------------------- load
 
 
 def load(name: str, split: str, data_dir: str | None = None) -> ArraySource | TfdsSource:
-    """The source of one split; ``data_dir`` defaults to ``$GEN_DATA_DIR``."""
-    root = resolve_data_dir(data_dir)
-    if root is not None:
-        root = os.path.abspath(os.path.expanduser(root))
-    if name.startswith(TFDS_PREFIX):
-        return _load_tfds(name[len(TFDS_PREFIX):], split, root)
-    if name not in _DATASETS:
-        raise ValueError(
-            f'unknown dataset {name!r}; valid: {names()} '
-            f'or {TFDS_PREFIX}<TFDS name> (e.g. tfds:mnist)'
-        )
-    dataset = _DATASETS[name]
-    _check_split(dataset.info, split)
-    # Datasets without files do not depend on the data dir: one cache entry.
-    return _load_local(name, split, root if dataset.files else None)
+  """The source of one split; ``data_dir`` defaults to ``$GEN_DATA_DIR``."""
+  root = resolve_data_dir(data_dir)
+  if root is not None:
+    root = os.path.abspath(os.path.expanduser(root))
+  if name.startswith(TFDS_PREFIX):
+    return _load_tfds(name[len(TFDS_PREFIX) :], split, root)
+  if name not in _DATASETS:
+    raise ValueError(
+        f'unknown dataset {name!r}; valid: {names()} '
+        f'or {TFDS_PREFIX}<TFDS name> (e.g. tfds:mnist)'
+    )
+  dataset = _DATASETS[name]
+  _check_split(dataset.info, split)
+  # Datasets without files do not depend on the data dir: one cache entry.
+  return _load_local(name, split, root if dataset.files else None)
 
 
 def _check_split(info: DatasetInfo, split: str) -> None:
-    if split not in info.splits:
-        raise ValueError(f'unknown split {split!r} of {info.name!r}; valid: {list(info.splits)}')
+  if split not in info.splits:
+    raise ValueError(f'unknown split {split!r} of {info.name!r}; valid: {list(info.splits)}')
 
 
 @functools.lru_cache(maxsize=None)
 def _load_local(name: str, split: str, root: str | None) -> ArraySource:
-    dataset = _DATASETS[name]
-    directory = None
-    if dataset.files:
-        directory = _require_files(dataset, root)
-    x, label = dataset.read(directory, split)
-    x.flags.writeable = False  # shared through the cache
-    if label is not None:
-        label.flags.writeable = False
-    return ArraySource(dataset.info, x, label)
+  dataset = _DATASETS[name]
+  directory = None
+  if dataset.files:
+    directory = _require_files(dataset, root)
+  x, label = dataset.read(directory, split)
+  x.flags.writeable = False  # shared through the cache
+  if label is not None:
+    label.flags.writeable = False
+  return ArraySource(dataset.info, x, label)
 
 
 def _require_files(dataset: _LocalDataset, root: str | None) -> str:
-    """The dataset's directory, or DatasetNotFoundError saying where to put what."""
-    name = dataset.info.name
-    how = (
-        f'Put {", ".join(dataset.files)} ({dataset.origin}) in <data dir>/{name}/, where '
-        f'the data dir is the data_dir argument (config key data.dir), else ${ENV_VAR}.'
+  """The dataset's directory, or DatasetNotFoundError saying where to put what."""
+  name = dataset.info.name
+  how = (
+      f'Put {", ".join(dataset.files)} ({dataset.origin}) in <data dir>/{name}/, where '
+      f'the data dir is the data_dir argument (config key data.dir), else ${ENV_VAR}.'
+  )
+  if root is None:
+    raise DatasetNotFoundError(
+        f'dataset {name!r} needs files but no data dir is set (looked at no path): '
+        f'set the environment variable {ENV_VAR} or the config key data.dir. {how}'
     )
-    if root is None:
-        raise DatasetNotFoundError(
-            f'dataset {name!r} needs files but no data dir is set (looked at no path): '
-            f'set the environment variable {ENV_VAR} or the config key data.dir. {how}'
-        )
-    directory = os.path.join(root, name)
-    paths = [os.path.join(directory, f) for f in dataset.files]
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise DatasetNotFoundError(
-            f'dataset {name!r} not found: looked for {paths}; '
-            f'missing: {[os.path.basename(p) for p in missing]}. {how}'
-        )
-    return directory
+  directory = os.path.join(root, name)
+  paths = [os.path.join(directory, f) for f in dataset.files]
+  missing = [p for p in paths if not os.path.isfile(p)]
+  if missing:
+    raise DatasetNotFoundError(
+        f'dataset {name!r} not found: looked for {paths}; '
+        f'missing: {[os.path.basename(p) for p in missing]}. {how}'
+    )
+  return directory
 
 
 @functools.lru_cache(maxsize=None)
 def _load_tfds(name: str, split: str, root: str | None) -> TfdsSource:
-    import tensorflow_datasets as tfds  # imported here: only tfds: names need it
+  import tensorflow_datasets as tfds  # imported here: only tfds: names need it
 
-    tfds_dir = tfds_data_dir(root)
-    builder = tfds.builder(name, data_dir=tfds_dir)
-    if not builder.is_prepared():
-        where = (
-            f'the TFDS data dir {tfds_dir} (<data dir>/tfds)'
-            if tfds_dir
-            else 'the default TFDS data dir, since neither data_dir (config key data.dir) '
-            f'nor ${ENV_VAR} is set'
-        )
-        # The local layout <data dir>/<name>/ holds the original files TFDS needs.
-        manual_dir = os.path.join(root, name) if root else None
-        if manual_dir is None or not os.path.isdir(manual_dir):
-            manual_dir = 'DIR_WITH_THE_ORIGINAL_FILES'
-        raise DatasetNotFoundError(
-            f'TFDS dataset {name!r} is not prepared: looked at {builder.data_path} in {where}. '
-            f'Prepare it with: python -m gen.data.prepare {name} --manual_dir {manual_dir}'
-            + (f' --data_dir {tfds_dir}' if tfds_dir else '')
-            + ' (needs pip install -r requirements-prepare.txt).'
-        )
-    info, has_label = _tfds_info(name, builder)
-    _check_split(info, split)
-    source = tfds.data_source(name, split=split, data_dir=tfds_dir, download=False)
-    return TfdsSource(info, source, has_label)
+  tfds_dir = tfds_data_dir(root)
+  builder = tfds.builder(name, data_dir=tfds_dir)
+  if not builder.is_prepared():
+    where = (
+        f'the TFDS data dir {tfds_dir} (<data dir>/tfds)'
+        if tfds_dir
+        else 'the default TFDS data dir, since neither data_dir (config key data.dir) '
+        f'nor ${ENV_VAR} is set'
+    )
+    # The local layout <data dir>/<name>/ holds the original files TFDS needs.
+    manual_dir = os.path.join(root, name) if root else None
+    if manual_dir is None or not os.path.isdir(manual_dir):
+      manual_dir = 'DIR_WITH_THE_ORIGINAL_FILES'
+    raise DatasetNotFoundError(
+        f'TFDS dataset {name!r} is not prepared: looked at {builder.data_path} in {where}. '
+        f'Prepare it with: python -m gen.data.prepare {name} --manual_dir {manual_dir}'
+        + (f' --data_dir {tfds_dir}' if tfds_dir else '')
+        + ' (needs pip install -r requirements-prepare.txt).'
+    )
+  info, has_label = _tfds_info(name, builder)
+  _check_split(info, split)
+  source = tfds.data_source(name, split=split, data_dir=tfds_dir, download=False)
+  return TfdsSource(info, source, has_label)
 
 
 def _tfds_info(name: str, builder) -> tuple[DatasetInfo, bool]:
-    features = builder.info.features
-    image = features['image'] if 'image' in features else None
-    if image is None or image.np_dtype != np.uint8 or None in image.shape:
-        raise ValueError(
-            f'TFDS dataset {name!r} needs a fixed-shape uint8 feature "image"; features: {features}'
-        )
-    label = features['label'] if 'label' in features else None
-    info = DatasetInfo(
-        name=TFDS_PREFIX + name,
-        kind='image',
-        shape=tuple(image.shape),
-        levels=256,
-        num_classes=getattr(label, 'num_classes', None),
-        splits=tuple(builder.info.splits),
+  features = builder.info.features
+  image = features['image'] if 'image' in features else None
+  if image is None or image.np_dtype != np.uint8 or None in image.shape:
+    raise ValueError(
+        f'TFDS dataset {name!r} needs a fixed-shape uint8 feature "image"; features: {features}'
     )
-    return info, label is not None
+  label = features['label'] if 'label' in features else None
+  info = DatasetInfo(
+      name=TFDS_PREFIX + name,
+      kind='image',
+      shape=tuple(image.shape),
+      levels=256,
+      num_classes=getattr(label, 'num_classes', None),
+      splits=tuple(builder.info.splits),
+  )
+  return info, label is not None

@@ -18,14 +18,14 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class Mixture:
-    """An isotropic, equally weighted Gaussian mixture in 2D."""
+  """An isotropic, equally weighted Gaussian mixture in 2D."""
 
-    centres: np.ndarray  # (K, 2) float64
-    std: float
+  centres: np.ndarray  # (K, 2) float64
+  std: float
 
-    def __post_init__(self):
-        # Shared module-level constants: make accidental in-place edits fail.
-        self.centres.flags.writeable = False
+  def __post_init__(self):
+    # Shared module-level constants: make accidental in-place edits fail.
+    self.centres.flags.writeable = False
 
 
 # split -> (number of points, seed); fixed so every run sees the same data.
@@ -33,14 +33,14 @@ SPLITS = {'train': (100_000, 0), 'test': (10_000, 1)}
 
 
 def _ring_centres(num: int, radius: float) -> np.ndarray:
-    angles = 2 * np.pi * np.arange(num) / num
-    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+  angles = 2 * np.pi * np.arange(num) / num
+  return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
 def _grid_centres(side: int, spacing: float) -> np.ndarray:
-    ticks = spacing * (np.arange(side) - (side - 1) / 2)
-    xs, ys = np.meshgrid(ticks, ticks, indexing='ij')
-    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+  ticks = spacing * (np.arange(side) - (side - 1) / 2)
+  xs, ys = np.meshgrid(ticks, ticks, indexing='ij')
+  return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
 MIXTURES: dict[str, Mixture] = {
@@ -50,19 +50,19 @@ MIXTURES: dict[str, Mixture] = {
 
 
 def sample(name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Draws n points: (points float32 (n, 2), component labels int32 (n,))."""
-    if name not in MIXTURES:
-        raise ValueError(f'unknown 2D mixture {name!r}; valid: {sorted(MIXTURES)}')
-    mixture = MIXTURES[name]
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(len(mixture.centres), size=n)
-    points = mixture.centres[labels] + mixture.std * rng.standard_normal((n, 2))
-    return points.astype(np.float32), labels.astype(np.int32)
+  """Draws n points: (points float32 (n, 2), component labels int32 (n,))."""
+  if name not in MIXTURES:
+    raise ValueError(f'unknown 2D mixture {name!r}; valid: {sorted(MIXTURES)}')
+  mixture = MIXTURES[name]
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(len(mixture.centres), size=n)
+  points = mixture.centres[labels] + mixture.std * rng.standard_normal((n, 2))
+  return points.astype(np.float32), labels.astype(np.int32)
 
 
 def sample_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed sample of one split (see ``SPLITS``)."""
-    if split not in SPLITS:
-        raise ValueError(f'unknown split {split!r} for {name!r}; valid: {sorted(SPLITS)}')
-    n, seed = SPLITS[split]
-    return sample(name, n, seed)
+  """The fixed sample of one split (see ``SPLITS``)."""
+  if split not in SPLITS:
+    raise ValueError(f'unknown split {split!r} for {name!r}; valid: {sorted(SPLITS)}')
+  n, seed = SPLITS[split]
+  return sample(name, n, seed)
