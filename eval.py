@@ -1,8 +1,9 @@
 r"""Evaluates a checkpoint with the model's own numbers; writes eval/step_<N>.json.
 
-  python eval.py --workdir=runs/gan_ring8            # the latest checkpoint
-  python eval.py --workdir=runs/vae_mnist --step=5000
+python eval.py --workdir=runs/gan_ring8            # the latest checkpoint
+python eval.py --workdir=runs/vae_mnist --step=5000
 """
+
 import json
 import sys
 
@@ -24,8 +25,14 @@ def main(argv):
   cli.quiet_library_logs()
   try:
     result = evaluate.run(_WORKDIR.value, _STEP.value)
-  except (config_lib.ConfigError, sources.DatasetNotFoundError, sources.DatasetCorruptError,
-          checkpoint.CheckpointError, FileNotFoundError, ValueError) as e:
+  except (
+      config_lib.ConfigError,
+      sources.DatasetNotFoundError,
+      sources.DatasetCorruptError,
+      checkpoint.CheckpointError,
+      FileNotFoundError,
+      ValueError,
+  ) as e:
     sys.exit(f'error: {e}')
   path = f'{_WORKDIR.value}/eval/step_{result["step"]}.json'
   print(json.dumps(result['metrics'], indent=2))

@@ -6,6 +6,7 @@ r"""Trains a model from a config; re-running the same command resumes.
 Several hosts: run the same command on each with --coordinator_address=HOST:PORT
 --num_processes=N --process_id=I (or --distributed_auto on TPU pods / SLURM).
 """
+
 import sys
 
 from absl import app, flags
@@ -16,18 +17,30 @@ from gen.data import sources
 from gen.train import checkpoint
 from gen.train import loop
 
-_CONFIG = flags.DEFINE_string('config', None, 'Config file and preset: configs/<model>.py[:preset].')
+_CONFIG = flags.DEFINE_string(
+    'config', None, 'Config file and preset: configs/<model>.py[:preset].'
+)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory (checkpoints, logs, samples).')
-_STEP = flags.DEFINE_integer('step', None, 'Resume from this checkpoint step instead of the '
-                             'latest; later checkpoints are moved to checkpoints_set_aside/.')
+_STEP = flags.DEFINE_integer(
+    'step',
+    None,
+    'Resume from this checkpoint step instead of the '
+    'latest; later checkpoints are moved to checkpoints_set_aside/.',
+)
 _COORD = flags.DEFINE_string('coordinator_address', None, 'Multi-host: HOST:PORT of process 0.')
 _NPROC = flags.DEFINE_integer('num_processes', None, 'Multi-host: number of processes.')
 _PID = flags.DEFINE_integer('process_id', None, 'Multi-host: this process index.')
 _AUTO = flags.DEFINE_bool('distributed_auto', False, 'Multi-host: let JAX detect the cluster.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
-_USER_ERRORS = (config_lib.ConfigError, sources.DatasetNotFoundError, sources.DatasetCorruptError,
-                checkpoint.CheckpointError, loop.NonFiniteError, ValueError)
+_USER_ERRORS = (
+    config_lib.ConfigError,
+    sources.DatasetNotFoundError,
+    sources.DatasetCorruptError,
+    checkpoint.CheckpointError,
+    loop.NonFiniteError,
+    ValueError,
+)
 
 
 def main(argv):

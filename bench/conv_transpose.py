@@ -5,6 +5,7 @@ r"""Forward and weight-gradient time of the two transposed-convolution implement
 
 Record results in docs/RESULTS.md with the command and the hardware.
 """
+
 import os
 import sys
 import time
@@ -40,9 +41,13 @@ def main(argv):
   w = jax.random.normal(kw, (4, 4, _CIN.value, _COUT.value)) * 0.02
   for impl in ('xla', 'subpixel'):
     fwd = jax.jit(lambda x, w, impl=impl: conv_transpose(x, w, 2, 1, impl))
-    wgrad = jax.jit(jax.grad(lambda w, x, impl=impl: jnp.sum(conv_transpose(x, w, 2, 1, impl) ** 2)))
-    print(f'{impl:9s} forward {_time(fwd, x, w):8.1f} ms   weight gradient {_time(wgrad, w, x):8.1f} ms'
-          f'   ({jax.devices()[0].device_kind}, x {tuple(x.shape)}, k4 s2 -> {_COUT.value})')
+    wgrad = jax.jit(
+        jax.grad(lambda w, x, impl=impl: jnp.sum(conv_transpose(x, w, 2, 1, impl) ** 2))
+    )
+    print(
+        f'{impl:9s} forward {_time(fwd, x, w):8.1f} ms   weight gradient {_time(wgrad, w, x):8.1f} ms'
+        f'   ({jax.devices()[0].device_kind}, x {tuple(x.shape)}, k4 s2 -> {_COUT.value})'
+    )
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ r"""Training throughput of a config's jitted step (compilation excluded).
 
 Prints steps/s and examples/s; record results in docs/RESULTS.md with the command.
 """
+
 import os
 import sys
 import time
@@ -31,10 +32,15 @@ def main(argv):
   batch_sh = sharding.batch_sharding(mesh, model.batches_per_step > 1)
   with jax.set_mesh(mesh):
     batch = sharding.put_batch(loop.example_batch(config, model), batch_sh)
-    state = jax.jit(lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b),
-                    out_shardings=repl)(jax.random.PRNGKey(0), batch)
-    step = jax.jit(step_lib.make_train_step(model, config.train.ema_decay),
-                   in_shardings=(repl, batch_sh), out_shardings=(repl, repl), donate_argnums=0)
+    state = jax.jit(
+        lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b), out_shardings=repl
+    )(jax.random.PRNGKey(0), batch)
+    step = jax.jit(
+        step_lib.make_train_step(model, config.train.ema_decay),
+        in_shardings=(repl, batch_sh),
+        out_shardings=(repl, repl),
+        donate_argnums=0,
+    )
     state, _ = step(state, batch)
     jax.block_until_ready(state)
     start = time.perf_counter()
@@ -43,9 +49,11 @@ def main(argv):
     jax.block_until_ready((state, metrics))
     seconds = time.perf_counter() - start
   rate = _STEPS.value / seconds
-  print(f'{_CONFIG.value}: {rate:.1f} steps/s, '
-        f'{rate * config.train.batch_size * model.batches_per_step:.0f} examples/s '
-        f'({jax.device_count()} x {jax.devices()[0].device_kind}, batch {config.train.batch_size})')
+  print(
+      f'{_CONFIG.value}: {rate:.1f} steps/s, '
+      f'{rate * config.train.batch_size * model.batches_per_step:.0f} examples/s '
+      f'({jax.device_count()} x {jax.devices()[0].device_kind}, batch {config.train.batch_size})'
+  )
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ Presets:
   smoke          ring8, a few seconds.
 Measured results: docs/RESULTS.md.
 """
+
 from gen import config as config_lib
 
 
@@ -24,11 +25,25 @@ def _adam(lr):
 def ring8():
   c = config_lib.base_config()
   c.data.update(name='ring8', scale='none')
-  c.model = dict(name='gan', game='ns', arch='mlp', z_dim=256, g_hidden=(128, 128),
-                 d_hidden=(128, 128), features=64, n_disc=1)
+  c.model = dict(
+      name='gan',
+      game='ns',
+      arch='mlp',
+      z_dim=256,
+      g_hidden=(128, 128),
+      d_hidden=(128, 128),
+      features=64,
+      n_disc=1,
+  )
   c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
-  c.train.update(num_steps=25_000, batch_size=512, log_every=500,
-                 checkpoint_every=5_000, sample_every=2_000, num_samples=2500)
+  c.train.update(
+      num_steps=25_000,
+      batch_size=512,
+      log_every=500,
+      checkpoint_every=5_000,
+      sample_every=2_000,
+      num_samples=2500,
+  )
   return c
 
 
@@ -43,8 +58,14 @@ def mnist():
   c.data.update(name='mnist', scale='symmetric')
   c.model.update(arch='dcgan', z_dim=100, features=32)
   c.optim = dict(g=_adam(2e-4), d=_adam(2e-4))
-  c.train.update(num_steps=5_000, batch_size=64, log_every=100, checkpoint_every=1_000,
-                 sample_every=500, num_samples=64)
+  c.train.update(
+      num_steps=5_000,
+      batch_size=64,
+      log_every=100,
+      checkpoint_every=1_000,
+      sample_every=500,
+      num_samples=64,
+  )
   c.eval.batch_size = 500
   return c
 
@@ -53,16 +74,23 @@ def digits():
   c = mnist()
   c.data.name = 'digits'
   c.model.features = 16
-  c.train.update(num_steps=2_000, batch_size=64, log_every=100, checkpoint_every=1_000,
-                 sample_every=1_000)
+  c.train.update(
+      num_steps=2_000, batch_size=64, log_every=100, checkpoint_every=1_000, sample_every=1_000
+  )
   c.eval.batch_size = 300
   return c
 
 
 def smoke():
   c = ring8()
-  c.train.update(num_steps=20, batch_size=64, log_every=5, checkpoint_every=10,
-                 sample_every=10, num_samples=256)
+  c.train.update(
+      num_steps=20,
+      batch_size=64,
+      log_every=5,
+      checkpoint_every=10,
+      sample_every=10,
+      num_samples=256,
+  )
   c.eval.num_samples = 500
   return c
 

@@ -1,4 +1,5 @@
 """Shared command-line plumbing of train.py and eval.py."""
+
 from __future__ import annotations
 
 import sys
@@ -32,8 +33,9 @@ def load_config(spec: str):
   return config
 
 
-def init_distributed(coordinator_address: str | None, num_processes: int | None,
-                     process_id: int | None, auto: bool) -> None:
+def init_distributed(
+    coordinator_address: str | None, num_processes: int | None, process_id: int | None, auto: bool
+) -> None:
   """jax.distributed.initialize for multi-host runs.
 
   `auto` lets JAX detect the cluster (TPU pods, SLURM, Open MPI); otherwise the
@@ -56,5 +58,6 @@ class _QuietLibraries:
 def quiet_library_logs() -> None:
   import logging as std_logging
   from absl import logging
+
   logging.get_absl_handler().addFilter(_QuietLibraries())
   std_logging.getLogger('absl').addFilter(_QuietLibraries())

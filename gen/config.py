@@ -4,6 +4,7 @@ Every config file under configs/ defines `get_config(arg)`; `arg` names a preset
 Command-line overrides are `--config.a.b=value`. Configs are locked, so a key
 that does not exist is an error that names the key and lists the valid ones.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,30 +25,39 @@ def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.data = dict(
-      name='ring8', dir='',          # dir: '' -> $GEN_DATA_DIR
-      train_split='train', eval_split='test',
-      scale='symmetric',             # 'unit' [0, 1] | 'symmetric' [-1, 1] | 'none'
-      binarize=False,                # dynamic binarization
-      dequantize=False)              # uniform dequantization
+      name='ring8',
+      dir='',  # dir: '' -> $GEN_DATA_DIR
+      train_split='train',
+      eval_split='test',
+      scale='symmetric',  # 'unit' [0, 1] | 'symmetric' [-1, 1] | 'none'
+      binarize=False,  # dynamic binarization
+      dequantize=False,
+  )  # uniform dequantization
   c.model = dict(name='')
   c.train = dict(
-      num_steps=1000, batch_size=64,
-      log_every=100, checkpoint_every=1000, sample_every=1000,
-      num_samples=64,                # images in each sample grid
-      ema_decay=0.0,                 # > 0: EMA of the networks the model names
-      skip_nonfinite=False,          # skip and count non-finite updates instead of stopping
-      max_to_keep=3)
+      num_steps=1000,
+      batch_size=64,
+      log_every=100,
+      checkpoint_every=1000,
+      sample_every=1000,
+      num_samples=64,  # images in each sample grid
+      ema_decay=0.0,  # > 0: EMA of the networks the model names
+      skip_nonfinite=False,  # skip and count non-finite updates instead of stopping
+      max_to_keep=3,
+  )
   c.eval = dict(batch_size=500, num_samples=2500)
   return c
 
 
-def select_preset(arg: str | None, presets: Mapping[str, Callable], default: str,
-                  where: str) -> ml_collections.ConfigDict:
+def select_preset(
+    arg: str | None, presets: Mapping[str, Callable], default: str, where: str
+) -> ml_collections.ConfigDict:
   """Builds the named preset; an unknown name lists the valid ones."""
   name = arg or default
   if name not in presets:
-    raise ConfigError(f'Unknown preset {name!r} for {where}. '
-                      f'Valid presets: {", ".join(sorted(presets))}.')
+    raise ConfigError(
+        f'Unknown preset {name!r} for {where}. ' f'Valid presets: {", ".join(sorted(presets))}.'
+    )
   config = presets[name]()
   config.lock()
   return config
@@ -95,8 +105,10 @@ def _child(node, part: str, key: str, path: list[str]):
     raise ConfigError(f'Unknown config key {key!r}: {".".join(path)} is a value, not a section.')
   if part not in node:
     where = '.'.join(path) or 'the top level'
-    raise ConfigError(f'Unknown config key {key!r} (no {part!r} in {where}). '
-                      f'Valid keys there: {", ".join(sorted(node.keys()))}.')
+    raise ConfigError(
+        f'Unknown config key {key!r} (no {part!r} in {where}). '
+        f'Valid keys there: {", ".join(sorted(node.keys()))}.'
+    )
   return node[part]
 
 
@@ -109,7 +121,9 @@ def override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
     path.append(part)
   old = _child(node, leaf, key, path)
   if isinstance(old, ml_collections.ConfigDict):
-    raise ConfigError(f'{key!r} is a section; set one of its keys: {", ".join(sorted(old.keys()))}.')
+    raise ConfigError(
+        f'{key!r} is a section; set one of its keys: {", ".join(sorted(old.keys()))}.'
+    )
   try:
     node[leaf] = _parse_value(text, old)
   except ConfigError as e:
@@ -122,7 +136,7 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
   while i < len(argv):
     arg = argv[i]
     if arg.startswith('--config.'):
-      key, eq, value = arg[len('--config.'):].partition('=')
+      key, eq, value = arg[len('--config.') :].partition('=')
       if not eq:
         if i + 1 >= len(argv):
           raise ConfigError(f'{arg} needs a value.')

@@ -1,4 +1,5 @@
 """Evaluation of a saved run: restore a checkpoint, run the model's `evaluate`."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ from gen.train import sharding
 
 def _git_commit() -> str | None:
   try:
-    return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.abspath(__file__)), check=True).stdout.strip()
+    return subprocess.run(
+        ['git', 'rev-parse', 'HEAD'],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.abspath(__file__)),
+        check=True,
+    ).stdout.strip()
   except (OSError, subprocess.CalledProcessError):
     return None
 
@@ -27,7 +33,9 @@ def load_run(workdir: str, step: int | None = None):
   """(config, info, model, state, step) of a run directory's checkpoint."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
-    raise FileNotFoundError(f'{path} not found: is {workdir!r} a run directory written by train.py?')
+    raise FileNotFoundError(
+        f'{path} not found: is {workdir!r} a run directory written by train.py?'
+    )
   with open(path) as f:
     config = config_lib.from_json(f.read())
   info, model, mesh = loop.setup(config)
@@ -37,8 +45,10 @@ def load_run(workdir: str, step: int | None = None):
     if step is None:
       raise ckpt_lib.CheckpointError(f'No checkpoint in {ckpt.directory}; train first.')
     with jax.set_mesh(mesh):
-      batch = sharding.put_batch(loop.example_batch(config, model),
-                                 sharding.batch_sharding(mesh, model.batches_per_step > 1))
+      batch = sharding.put_batch(
+          loop.example_batch(config, model),
+          sharding.batch_sharding(mesh, model.batches_per_step > 1),
+      )
       state, _ = ckpt.restore(step, loop.abstract_state(model, config, mesh, batch))
   finally:
     ckpt.close()
@@ -47,13 +57,21 @@ def load_run(workdir: str, step: int | None = None):
 
 def run(workdir: str, step: int | None = None) -> dict:
   config, info, model, state, step = load_run(workdir, step)
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 2 << 29)   # fixed evaluation key
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 2 << 29)  # fixed evaluation key
   start = time.time()
   metrics = model.evaluate(state, data_lib.eval_batches(config), key)
-  result = {'step': step, 'metrics': metrics,
-            'provenance': {'model': config.model.name, 'dataset': config.data.name,
-                           'split': config.data.eval_split, 'seed': config.seed,
-                           'git_commit': _git_commit(), 'seconds': time.time() - start}}
+  result = {
+      'step': step,
+      'metrics': metrics,
+      'provenance': {
+          'model': config.model.name,
+          'dataset': config.data.name,
+          'split': config.data.eval_split,
+          'seed': config.seed,
+          'git_commit': _git_commit(),
+          'seconds': time.time() - start,
+      },
+  }
   if jax.process_index() == 0:
     os.makedirs(os.path.join(workdir, 'eval'), exist_ok=True)
     with open(os.path.join(workdir, 'eval', f'step_{step}.json'), 'w') as f:

@@ -1,4 +1,5 @@
 """Shared fixtures: the real-data folder and a runner for the command-line tools."""
+
 import os
 import subprocess
 import sys
@@ -19,13 +20,22 @@ def data_dir_or_skip(*names: str) -> str:
   return path
 
 
-def run_cli(script: str, *args: str, env: dict | None = None, timeout: int = 600,
-            check: bool = True) -> subprocess.CompletedProcess:
+def run_cli(
+    script: str, *args: str, env: dict | None = None, timeout: int = 600, check: bool = True
+) -> subprocess.CompletedProcess:
   """Runs train.py / eval.py as a user would, from the repository root."""
   full_env = {**os.environ, **(env or {})}
   full_env.setdefault('JAX_PLATFORMS', 'cpu')
-  proc = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT,
-                        env=full_env, capture_output=True, text=True, timeout=timeout)
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, script), *args],
+      cwd=ROOT,
+      env=full_env,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+  )
   if check and proc.returncode != 0:
-    raise AssertionError(f'{script} {" ".join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}')
+    raise AssertionError(
+        f'{script} {" ".join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}'
+    )
   return proc

@@ -1,4 +1,5 @@
 """Helpers for tests that train through the command line and inspect run directories."""
+
 import json
 import os
 

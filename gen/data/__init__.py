@@ -5,6 +5,7 @@ Entry points used by the loop and by evaluation:
   train_iterator(config, process_index, count)  -> BatchIterator (checkpointable)
   eval_batches(config, split, batch_size)        -> iterator of (batch, num_valid)
 """
+
 from __future__ import annotations
 
 from gen.data import iterator as iterator_lib
@@ -21,22 +22,32 @@ def info(config) -> sources.DatasetInfo:
 
 
 def preprocessor(config, dataset_info: sources.DatasetInfo):
-  return preprocess_lib.make(dataset_info.kind, dataset_info.levels,
-                             scale=config.data.scale,
-                             binarize=config.data.binarize,
-                             dequantize=config.data.dequantize)
+  return preprocess_lib.make(
+      dataset_info.kind,
+      dataset_info.levels,
+      scale=config.data.scale,
+      binarize=config.data.binarize,
+      dequantize=config.data.dequantize,
+  )
 
 
-def train_iterator(config, process_index: int = 0, process_count: int = 1,
-                   num_micro: int = 1) -> iterator_lib.BatchIterator:
+def train_iterator(
+    config, process_index: int = 0, process_count: int = 1, num_micro: int = 1
+) -> iterator_lib.BatchIterator:
   src = source(config, config.data.train_split)
   return iterator_lib.BatchIterator(
-      src, config.train.batch_size, config.seed,
-      process_index=process_index, process_count=process_count,
-      num_micro=num_micro, preprocess=preprocessor(config, src.info))
+      src,
+      config.train.batch_size,
+      config.seed,
+      process_index=process_index,
+      process_count=process_count,
+      num_micro=num_micro,
+      preprocess=preprocessor(config, src.info),
+  )
 
 
 def eval_batches(config, split: str | None = None, batch_size: int | None = None):
   src = source(config, split or config.data.eval_split)
-  return iterator_lib.eval_batches(src, batch_size or config.eval.batch_size,
-                                   preprocessor(config, src.info), seed=config.seed)
+  return iterator_lib.eval_batches(
+      src, batch_size or config.eval.batch_size, preprocessor(config, src.info), seed=config.seed
+  )

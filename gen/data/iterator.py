@@ -15,6 +15,7 @@ instead of a per-record pipeline (e.g. grain's `MapDataset`): the datasets here
 are in memory or array_record, and per-record Python costs more than the
 2D-mixture training step itself.
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,14 +53,23 @@ class BatchIterator:
   the process count.
   """
 
-  def __init__(self, source, global_batch: int, seed: int, *,
-               process_index: int = 0, process_count: int = 1,
-               num_micro: int = 1,
-               preprocess: Callable[[Batch, np.random.Generator, slice, int], Batch] | None = None,
-               position: int = 0):
+  def __init__(
+      self,
+      source,
+      global_batch: int,
+      seed: int,
+      *,
+      process_index: int = 0,
+      process_count: int = 1,
+      num_micro: int = 1,
+      preprocess: Callable[[Batch, np.random.Generator, slice, int], Batch] | None = None,
+      position: int = 0,
+  ):
     if global_batch % process_count:
-      raise ValueError(f'batch_size {global_batch} is not divisible by the '
-                       f'{process_count} processes; choose a multiple.')
+      raise ValueError(
+          f'batch_size {global_batch} is not divisible by the '
+          f'{process_count} processes; choose a multiple.'
+      )
     self.source = source
     self.global_batch = global_batch
     self.seed = seed

@@ -4,6 +4,7 @@ Random transforms draw their noise for the whole global batch and keep this
 process's slice (see iterator.py), so results do not depend on the number of
 processes.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 
 Each returns (scalar, aux) so that the caller can log the parts.
 """
+
 from __future__ import annotations
 
 import jax
@@ -13,9 +14,12 @@ def ns_d_loss(real_logits, fake_logits):
   -log D(x) - log(1 - D(G(z))), with log D = -softplus(-l), log(1 - D) = -softplus(l)."""
   real = jnp.mean(jax.nn.softplus(-real_logits))
   fake = jnp.mean(jax.nn.softplus(fake_logits))
-  return real + fake, {'d/loss_real': real, 'd/loss_fake': fake,
-                       'd/real_prob': jnp.mean(jax.nn.sigmoid(real_logits)),
-                       'd/fake_prob': jnp.mean(jax.nn.sigmoid(fake_logits))}
+  return real + fake, {
+      'd/loss_real': real,
+      'd/loss_fake': fake,
+      'd/real_prob': jnp.mean(jax.nn.sigmoid(real_logits)),
+      'd/fake_prob': jnp.mean(jax.nn.sigmoid(fake_logits)),
+  }
 
 
 def ns_g_loss(fake_logits):

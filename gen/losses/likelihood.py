@@ -1,4 +1,5 @@
 """Log-likelihoods of observations, summed over all non-batch axes (nats)."""
+
 from __future__ import annotations
 
 import math

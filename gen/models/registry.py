@@ -1,4 +1,5 @@
 """Model name -> builder(config, dataset_info) -> Model."""
+
 from __future__ import annotations
 
 from gen.models.gan import gan

@@ -1,4 +1,5 @@
 """Layers shared across model families: one implementation each."""
+
 from gen.nn.apply import apply, init_variables
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.mlp import MLP

@@ -1,4 +1,5 @@
 """Applying Flax modules whose variables live in the State as params + batch_stats."""
+
 from __future__ import annotations
 
 import flax.linen as nn

@@ -1,4 +1,5 @@
 """Multi-layer perceptron."""
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -8,6 +9,7 @@ import flax.linen as nn
 
 class MLP(nn.Module):
   """Dense layers with `activation` between them; the last layer is linear."""
+
   features: Sequence[int]
   activation: Callable = nn.relu
 

@@ -1,4 +1,5 @@
 """One training loop for every model: data -> jitted step -> logs, samples, checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ class Preempted(SystemExit):
 
 
 class _SigtermFlag:
+
   def __init__(self):
     self.raised = False
     self._previous = signal.signal(signal.SIGTERM, self._handle)
@@ -54,7 +56,9 @@ def _write_config(config, workdir: str) -> None:
     new = json.loads(text)
     changed = sorted(_diff(old, new))
     if changed:
-      logging.warning('Resuming with a config that differs from %s in: %s', path, ', '.join(changed))
+      logging.warning(
+          'Resuming with a config that differs from %s in: %s', path, ', '.join(changed)
+      )
   with open(path, 'w') as f:
     f.write(text)
 
@@ -79,16 +83,18 @@ def setup(config):
 def abstract_state(model, config, mesh, example_batch):
   """Shapes, dtypes and (replicated) shardings of the state, for restoring."""
   key = jax.random.PRNGKey(config.seed)
-  shapes = jax.eval_shape(lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b),
-                          key, example_batch)
+  shapes = jax.eval_shape(
+      lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b), key, example_batch
+  )
   repl = sharding.replicated(mesh)
   return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), shapes)
 
 
 def example_batch(config, model):
   """The first batch's shapes (host arrays), without advancing the run's iterator."""
-  it = data_lib.train_iterator(config, jax.process_index(), jax.process_count(),
-                               num_micro=model.batches_per_step)
+  it = data_lib.train_iterator(
+      config, jax.process_index(), jax.process_count(), num_micro=model.batches_per_step
+  )
   return next(it)
 
 
@@ -103,16 +109,18 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
   sharding.check_batch_size(config.train.batch_size)
   stacked = model.batches_per_step > 1
   repl, batch_sh = sharding.replicated(mesh), sharding.batch_sharding(mesh, stacked)
-  data_it = data_lib.train_iterator(config, jax.process_index(), jax.process_count(),
-                                    num_micro=model.batches_per_step)
+  data_it = data_lib.train_iterator(
+      config, jax.process_index(), jax.process_count(), num_micro=model.batches_per_step
+  )
   ckpt = ckpt_lib.Checkpointer(workdir, config.train.max_to_keep)
   sigterm = _SigtermFlag()
   writer = writers.MetricWriter(workdir, enabled=is_main)
   try:
     with jax.set_mesh(mesh):
       first = sharding.put_batch(example_batch(config, model), batch_sh)
-      init = jax.jit(lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b),
-                     out_shardings=repl)
+      init = jax.jit(
+          lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b), out_shardings=repl
+      )
       step = restore_step if restore_step is not None else ckpt.latest()
       if step is not None:
         if restore_step is not None and is_main:
@@ -124,8 +132,21 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
         logging.info('Resumed from the checkpoint at step %d.', step)
       else:
         state = init(jax.random.PRNGKey(config.seed), first)
-      return _run(config, workdir, model, info, state, first, data_it, ckpt, writer, sigterm,
-                  repl, batch_sh, is_main)
+      return _run(
+          config,
+          workdir,
+          model,
+          info,
+          state,
+          first,
+          data_it,
+          ckpt,
+          writer,
+          sigterm,
+          repl,
+          batch_sh,
+          is_main,
+      )
   finally:
     sigterm.restore()
     writer.close()
@@ -138,22 +159,45 @@ def _check_finite(state, names, ckpt, skip: bool) -> int:
   if count and not skip:
     what = names[int(nf.first_what)]
     latest = ckpt.latest()
-    kept = (f'The last good checkpoint (step {latest}) in {ckpt.directory} is kept.'
-            if latest is not None else 'No checkpoint had been saved yet.')
+    kept = (
+        f'The last good checkpoint (step {latest}) in {ckpt.directory} is kept.'
+        if latest is not None
+        else 'No checkpoint had been saved yet.'
+    )
     raise NonFiniteError(
         f'Non-finite {what} at step {int(nf.first_step)}; training stopped and that update '
         f'was not applied. {kept} Lower the learning rate or check the data, or set '
-        f'--config.train.skip_nonfinite=True to skip such updates and count them.')
+        f'--config.train.skip_nonfinite=True to skip such updates and count them.'
+    )
   return count
 
 
-def _run(config, workdir, model, info, state, first, data_it, ckpt, writer, sigterm,
-         repl, batch_sh, is_main) -> dict:
+def _run(
+    config,
+    workdir,
+    model,
+    info,
+    state,
+    first,
+    data_it,
+    ckpt,
+    writer,
+    sigterm,
+    repl,
+    batch_sh,
+    is_main,
+) -> dict:
   tc = config.train
-  step_fn = jax.jit(step_lib.make_train_step(model, tc.ema_decay),
-                    in_shardings=(repl, batch_sh), out_shardings=(repl, repl), donate_argnums=0)
+  step_fn = jax.jit(
+      step_lib.make_train_step(model, tc.ema_decay),
+      in_shardings=(repl, batch_sh),
+      out_shardings=(repl, repl),
+      donate_argnums=0,
+  )
   sample_fn = jax.jit(model.sample, static_argnums=2, out_shardings=repl)
-  sample_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1 << 30)  # fixed: grids are comparable
+  sample_key = jax.random.fold_in(
+      jax.random.PRNGKey(config.seed), 1 << 30
+  )  # fixed: grids are comparable
   metric_shapes = jax.eval_shape(step_fn, state, first)[1]
   names = step_lib.checked_names(metric_shapes, state.params)
 

@@ -11,6 +11,7 @@ A model is a frozen dataclass of pure functions built from its config:
                                          iterable of (batch, num_valid)
 Metrics are scalars named `player/quantity` ('vae/kl', 'd/loss', 'g/grad_norm').
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Optimizers from config: one optax transformation per player."""
+
 from __future__ import annotations
 
 import optax

@@ -4,6 +4,7 @@ State is replicated, batches are sharded on their batch axis. The same jitted
 step then runs on one CPU, several GPUs, a TPU slice or several hosts; XLA
 inserts the cross-device reductions that the global-batch means need.
 """
+
 from __future__ import annotations
 
 import jax
@@ -31,18 +32,22 @@ def put_batch(batch, sharding: NamedSharding):
 
 def to_host(tree):
   """Pulls (replicated) device arrays to NumPy; works across processes."""
+
   def get(x):
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
       return np.asarray(x.addressable_data(0))
     return np.asarray(x)
+
   return jax.tree.map(get, tree)
 
 
 def check_batch_size(global_batch: int) -> None:
   n = jax.device_count()
   if global_batch % n:
-    raise ValueError(f'train.batch_size={global_batch} is not divisible by the {n} devices; '
-                     f'use a multiple of {n}.')
+    raise ValueError(
+        f'train.batch_size={global_batch} is not divisible by the {n} devices; '
+        f'use a multiple of {n}.'
+    )
 
 
 def constrain_batch(x):

@@ -1,4 +1,5 @@
 """The loop's jitted step: the model's update, EMA, and the non-finite guard."""
+
 from __future__ import annotations
 
 import jax
@@ -22,7 +23,9 @@ def checked_names(metric_names, network_names) -> list[str]:
 
 def _all_finite(tree) -> jax.Array:
   leaves = jax.tree.leaves(tree)
-  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.array(True)
+  return (
+      jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.array(True)
+  )
 
 
 def make_train_step(model: Model, ema_decay: float):
@@ -34,12 +37,18 @@ def make_train_step(model: Model, ema_decay: float):
   still advances, and `state.nonfinite` records it; the loop then stops with an
   error or, with train.skip_nonfinite, carries on (the update is skipped).
   """
+
   def step(state: State, batch):
     key = jax.random.fold_in(state.rng, state.step)
     new, metrics = model.train_step(state, batch, key)
     if ema_decay > 0:
-      new = new.replace(ema=jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
-                                         new.ema, {n: new.params[n] for n in new.ema}))
+      new = new.replace(
+          ema=jax.tree.map(
+              lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
+              new.ema,
+              {n: new.params[n] for n in new.ema},
+          )
+      )
     checks = [jnp.all(jnp.isfinite(metrics[k])) for k in sorted(metrics)]
     checks += [_all_finite(new.params[n]) for n in sorted(new.params)]
     finite = jnp.stack(checks)
@@ -50,7 +59,8 @@ def make_train_step(model: Model, ema_decay: float):
     nonfinite = NonFinite(
         count=nf.count + jnp.where(ok, 0, 1).astype(jnp.int32),
         first_step=jnp.where(first & ~ok, state.step, nf.first_step),
-        first_what=jnp.where(first & ~ok, jnp.argmin(finite).astype(jnp.int32), nf.first_what))
+        first_what=jnp.where(first & ~ok, jnp.argmin(finite).astype(jnp.int32), nf.first_what),
+    )
     return kept.replace(step=state.step + 1, nonfinite=nonfinite), metrics
 
   return step

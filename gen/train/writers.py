@@ -1,4 +1,5 @@
 """Run outputs: metrics.jsonl, TensorBoard events (tensorboardX, no TensorFlow), progress."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from absl import logging
 
 def _jsonable(v):
   v = float(v)
-  return v if math.isfinite(v) else str(v)   # JSON has no NaN/inf
+  return v if math.isfinite(v) else str(v)  # JSON has no NaN/inf
 
 
 class MetricWriter:
@@ -21,6 +22,7 @@ class MetricWriter:
     self.enabled = enabled
     if enabled:
       from tensorboardX import SummaryWriter
+
       self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a')
       self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
 
@@ -57,8 +59,14 @@ class Progress:
 
 def log_line(step: int, num_steps: int, scalars: dict, progress: dict) -> None:
   shown = ' '.join(f'{k}={float(v):.4g}' for k, v in sorted(scalars.items()))
-  logging.info('step %d/%d  %.2f steps/s  ETA %s  %s', step, num_steps,
-               progress['steps_per_sec'], _fmt_eta(progress['eta_sec']), shown)
+  logging.info(
+      'step %d/%d  %.2f steps/s  ETA %s  %s',
+      step,
+      num_steps,
+      progress['steps_per_sec'],
+      _fmt_eta(progress['eta_sec']),
+      shown,
+  )
 
 
 def _fmt_eta(seconds: float) -> str:

@@ -1,4 +1,5 @@
 """Image grids."""
+
 from __future__ import annotations
 
 import math
@@ -23,13 +24,17 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 1) -> np.ndarra
   out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
   for i, img in enumerate(images):
     r, k = divmod(i, cols)
-    out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = img
+    out[
+        pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w
+    ] = img
   return out
 
 
-def save_grid(images: np.ndarray, path: str, scale: str, upscale: int = 2) -> None:
+def save_grid(images: np.ndarray, path: str, scale: str, upscale: int | None = None) -> None:
+  """Writes a PNG grid; small images are enlarged (nearest) to about 512 px wide."""
   g = grid(to_uint8(images, scale))
   img = Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g)
+  upscale = upscale or max(1, round(512 / img.width))
   if upscale > 1:
     img = img.resize((img.width * upscale, img.height * upscale), Image.NEAREST)
   img.save(path)

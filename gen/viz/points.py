@@ -1,4 +1,5 @@
 """Scatter plots of 2D samples over the mixture's mode centres."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -8,8 +9,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def save_scatter(points: np.ndarray, path: str, centres: np.ndarray | None = None,
-                 title: str = '', limit: float | None = None) -> None:
+def save_scatter(
+    points: np.ndarray,
+    path: str,
+    centres: np.ndarray | None = None,
+    title: str = '',
+    limit: float | None = None,
+) -> None:
   fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
   ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, c='tab:blue', linewidths=0)
   if centres is not None:

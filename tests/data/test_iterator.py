@@ -1,4 +1,5 @@
 """The batch iterator: determinism, epochs, resumption, per-process shards, preprocessing."""
+
 import numpy as np
 import pytest
 
@@ -7,6 +8,7 @@ from gen.data import iterator, preprocess
 
 class _Range:
   """A source whose example i is the integer i."""
+
   def __init__(self, n):
     self.n = n
 
@@ -30,11 +32,11 @@ def test_deterministic_for_a_seed_and_different_across_seeds():
 
 
 def test_every_example_once_per_epoch_with_batches_across_epochs():
-  n, batch = 103, 10          # 103 is not a multiple of 10: batches span epochs
-  seen = _take(iterator.BatchIterator(_Range(n), batch, seed=0), 31)   # 310 = 3 epochs + 1
+  n, batch = 103, 10  # 103 is not a multiple of 10: batches span epochs
+  seen = _take(iterator.BatchIterator(_Range(n), batch, seed=0), 31)  # 310 = 3 epochs + 1
   for epoch in range(3):
-    assert sorted(seen[epoch * n:(epoch + 1) * n]) == list(range(n))
-  assert not np.array_equal(seen[:n], seen[n:2 * n])    # reshuffled every epoch
+    assert sorted(seen[epoch * n : (epoch + 1) * n]) == list(range(n))
+  assert not np.array_equal(seen[:n], seen[n : 2 * n])  # reshuffled every epoch
 
 
 def test_resumes_where_it_stopped():
@@ -49,8 +51,10 @@ def test_resumes_where_it_stopped():
 
 def test_processes_split_each_global_batch():
   single = iterator.BatchIterator(_Range(64), 16, seed=2)
-  shards = [iterator.BatchIterator(_Range(64), 16, seed=2, process_index=i, process_count=4)
-            for i in range(4)]
+  shards = [
+      iterator.BatchIterator(_Range(64), 16, seed=2, process_index=i, process_count=4)
+      for i in range(4)
+  ]
   for _ in range(5):
     whole = next(single)['x']
     parts = [next(s)['x'] for s in shards]
@@ -63,7 +67,9 @@ def test_micro_batches_stack_consecutive_global_batches():
   stacked = iterator.BatchIterator(_Range(40), 4, seed=0, num_micro=3)
   b = next(stacked)['x']
   assert b.shape == (3, 4)
-  np.testing.assert_array_equal(np.concatenate([b.reshape(-1), next(stacked)['x'].reshape(-1)]), plain)
+  np.testing.assert_array_equal(
+      np.concatenate([b.reshape(-1), next(stacked)['x'].reshape(-1)]), plain
+  )
 
 
 def test_batch_not_divisible_by_processes_is_an_error():
@@ -90,7 +96,9 @@ def test_scaling():
   sym = preprocess.make('image', 256, scale='symmetric', binarize=False, dequantize=False)
   rng = np.random.default_rng(0)
   np.testing.assert_allclose(unit(_images(), rng, slice(None), 6)['x'], x / 255.0, rtol=1e-6)
-  np.testing.assert_allclose(sym(_images(), rng, slice(None), 6)['x'], x / 127.5 - 1.0, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      sym(_images(), rng, slice(None), 6)['x'], x / 127.5 - 1.0, rtol=1e-5, atol=1e-6
+  )
 
 
 def test_dynamic_binarization_is_bernoulli_of_intensity():

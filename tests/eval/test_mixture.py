@@ -1,4 +1,5 @@
 """2D mixture coverage against hand-built sample sets."""
+
 import math
 
 import numpy as np
@@ -18,7 +19,7 @@ def test_all_modes_balanced():
 def test_collapse_to_one_mode_and_low_quality():
   m = toy2d.MIXTURES['ring8']
   hq = np.repeat(m.centres[:1], 30, axis=0)
-  far = np.zeros((70, 2))                      # the ring's centre: 2 from every mode
+  far = np.zeros((70, 2))  # the ring's centre: 2 from every mode
   out = mixture.coverage(np.concatenate([hq, far]), m.centres, m.std)
   assert np.isclose(out['hq_fraction'], 0.3) and out['modes_covered'] == 1
   assert np.isclose(out['mode_kl'], math.log(8))
@@ -28,9 +29,10 @@ def test_threshold_of_three_std_and_twenty_samples():
   m = toy2d.MIXTURES['grid25']
   inside = m.centres[0] + np.array([2.9 * m.std, 0])
   outside = m.centres[1] + np.array([3.1 * m.std, 0])
-  out = mixture.coverage(np.stack([inside] * 20 + [outside] * 19 + [m.centres[2]] * 19),
-                         m.centres, m.std)
-  assert out['modes_covered'] == 1                 # mode 2 has only 19
+  out = mixture.coverage(
+      np.stack([inside] * 20 + [outside] * 19 + [m.centres[2]] * 19), m.centres, m.std
+  )
+  assert out['modes_covered'] == 1  # mode 2 has only 19
   assert np.isclose(out['hq_fraction'], 39 / 58)
   assert out['mode_kl'] is not None
 

@@ -1,4 +1,5 @@
 """Each model learns on small real data, trained and evaluated through the CLI."""
+
 import json
 
 import jax
@@ -20,8 +21,9 @@ def _evaluate(work) -> dict:
 def _evaluate_at_init(spec) -> dict:
   config = config_lib.load(f'{ROOT}/{spec}')
   _, model, _ = loop.setup(config)
-  state = step_lib.init_state(model, 0.0, jax.random.PRNGKey(config.seed),
-                              loop.example_batch(config, model))
+  state = step_lib.init_state(
+      model, 0.0, jax.random.PRNGKey(config.seed), loop.example_batch(config, model)
+  )
   return model.evaluate(state, data_lib.eval_batches(config), jax.random.PRNGKey(1))
 
 
@@ -34,8 +36,7 @@ def test_vae_learns_binarized_mnist(tmp_path):
   """
   env = {'GEN_DATA_DIR': data_dir_or_skip('binarized_mnist')}
   work = tmp_path / 'vae'
-  runs.train(work, 'configs/vae.py:mnist', 'train.num_steps=3000', 'train.log_every=500',
-             env=env)
+  runs.train(work, 'configs/vae.py:mnist', 'train.num_steps=3000', 'train.log_every=500', env=env)
   logged = runs.metrics(work)
   assert logged[-1]['vae/elbo'] > logged[0]['vae/elbo'] + 10
   result = run_cli('eval.py', f'--workdir={work}', env=env)
@@ -56,7 +57,7 @@ def test_gan_covers_more_ring_modes_than_at_initialisation(tmp_path):
   spec = 'configs/gan.py:ring8'
   before = _evaluate_at_init(spec)
   work = tmp_path / 'gan'
-  runs.train(work, spec)     # the preset as is: 25k steps, about a minute
+  runs.train(work, spec)  # the preset as is: 25k steps, about a minute
   after = _evaluate(work)
   assert after['modes_covered'] > before['modes_covered'], (before, after)
   assert after['hq_fraction'] > before['hq_fraction'] + 0.2, (before, after)

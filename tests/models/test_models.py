@@ -1,4 +1,5 @@
 """Model mechanics: the GAN's alternation, EMA, the VAE variants."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,8 +21,15 @@ def _setup(spec, **overrides):
 
 
 def _adam_count(opt_state):
-  return int(next(s for s in jax.tree.leaves(opt_state, is_leaf=lambda s: isinstance(
-      s, optax.ScaleByAdamState)) if isinstance(s, optax.ScaleByAdamState)).count)
+  return int(
+      next(
+          s
+          for s in jax.tree.leaves(
+              opt_state, is_leaf=lambda s: isinstance(s, optax.ScaleByAdamState)
+          )
+          if isinstance(s, optax.ScaleByAdamState)
+      ).count
+  )
 
 
 def test_gan_takes_n_disc_discriminator_updates_per_generator_update():
@@ -47,8 +55,10 @@ def test_ema_is_an_exponential_moving_average_of_the_named_networks():
   expected = jax.tree.map(lambda a, b: decay * a + (1 - decay) * b, g0, state.params['g'])
   for a, b in zip(jax.tree.leaves(state.ema['g']), jax.tree.leaves(expected)):
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-  assert not all(np.array_equal(a, b) for a, b in
-                 zip(jax.tree.leaves(state.ema['g']), jax.tree.leaves(state.params['g'])))
+  assert not all(
+      np.array_equal(a, b)
+      for a, b in zip(jax.tree.leaves(state.ema['g']), jax.tree.leaves(state.params['g']))
+  )
 
 
 def _train(model, batch, steps):
@@ -62,9 +72,16 @@ def _train(model, batch, steps):
 
 
 def test_conv_vae_with_gaussian_likelihood_fits_a_batch():
-  config, model, batch = _setup('configs/vae.py:digits', **{
-      'model.arch': 'conv', 'model.likelihood': 'gaussian', 'data.binarize': False,
-      'data.dequantize': True, 'train.batch_size': 64})
+  config, model, batch = _setup(
+      'configs/vae.py:digits',
+      **{
+          'model.arch': 'conv',
+          'model.likelihood': 'gaussian',
+          'data.binarize': False,
+          'data.dequantize': True,
+          'train.batch_size': 64,
+      },
+  )
   state, elbo = _train(model, batch, 300)
   assert elbo[-1] > elbo[0] + 100, (elbo[0], elbo[-1])
   samples = model.sample(state, jax.random.PRNGKey(1), 5)

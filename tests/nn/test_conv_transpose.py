@@ -1,4 +1,5 @@
 """The shared transposed convolution: both implementations equal the definition."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,8 +16,8 @@ def _reference(x, w, s, p):
   full = np.zeros((n, (h - 1) * s + k, (wd - 1) * s + k, w.shape[-1]))
   for i in range(h):
     for j in range(wd):
-      full[:, s * i:s * i + k, s * j:s * j + k] += np.einsum('nc,abco->nabo', x[:, i, j], w)
-  return full[:, p:full.shape[1] - p, p:full.shape[2] - p]
+      full[:, s * i : s * i + k, s * j : s * j + k] += np.einsum('nc,abco->nabo', x[:, i, j], w)
+  return full[:, p : full.shape[1] - p, p : full.shape[2] - p]
 
 
 @pytest.mark.parametrize('k,s,p', [(4, 2, 1), (6, 4, 1), (3, 1, 1), (5, 3, 1), (7, 1, 0)])
@@ -34,8 +35,10 @@ def test_subpixel_and_xla_gradients_agree():
   kx, kw = jax.random.split(jax.random.PRNGKey(0))
   x = jax.random.normal(kx, (2, 5, 5, 4))
   w = jax.random.normal(kw, (4, 4, 4, 3))
+
   def loss(impl):
     return jax.grad(lambda x, w: jnp.sum(jnp.sin(conv_transpose(x, w, 2, 1, impl))), (0, 1))(x, w)
+
   for a, b in zip(loss('xla'), loss('subpixel')):
     np.testing.assert_allclose(a, b, atol=1e-4)
 

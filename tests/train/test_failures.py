@@ -1,4 +1,5 @@
 """Bad input gets a clear error through the command line, and nothing saved is lost."""
+
 import os
 
 import pytest
@@ -8,8 +9,9 @@ import runs
 
 
 def test_missing_dataset_names_it_and_where_it_looked(tmp_path):
-  proc = runs.train(tmp_path / 'run', 'configs/vae.py:mnist', f'data.dir={tmp_path}/nowhere',
-                    check=False)
+  proc = runs.train(
+      tmp_path / 'run', 'configs/vae.py:mnist', f'data.dir={tmp_path}/nowhere', check=False
+  )
   assert proc.returncode != 0
   assert 'binarized_mnist' in proc.stderr and f'{tmp_path}/nowhere' in proc.stderr
   assert 'GEN_DATA_DIR' in proc.stderr
@@ -21,10 +23,13 @@ def test_nonfinite_loss_stops_naming_step_and_quantity_and_keeps_checkpoint(tmp_
   runs.train(work, 'configs/gan.py:smoke', 'train.num_steps=10')
   assert runs.steps(work) == [10]
   before = runs.state_leaves(work, 10)
-  proc = runs.train(work, 'configs/gan.py:smoke', 'train.num_steps=20', 'optim.d.lr=1e30',
-                    check=False)
+  proc = runs.train(
+      work, 'configs/gan.py:smoke', 'train.num_steps=20', 'optim.d.lr=1e30', check=False
+  )
   assert proc.returncode != 0
-  assert 'Non-finite' in proc.stderr and 'at step 10;' in proc.stderr   # the first update after resuming
+  assert (
+      'Non-finite' in proc.stderr and 'at step 10;' in proc.stderr
+  )  # the first update after resuming
   assert 'skip_nonfinite' in proc.stderr and 'Traceback' not in proc.stderr
   assert runs.steps(work) == [10]
   for a, b in zip(before, runs.state_leaves(work, 10)):
@@ -59,9 +64,9 @@ def test_corrupt_checkpoint_is_reported_and_step_restores_an_earlier_one(tmp_pat
   run_cli('eval.py', f'--workdir={work}', '--step=10')
   assert (work / 'eval' / 'step_10.json').exists()
 
-  proc = runs.train(work, 'configs/gan.py:smoke', check=False)       # resuming hits it too
+  proc = runs.train(work, 'configs/gan.py:smoke', check=False)  # resuming hits it too
   assert proc.returncode != 0 and '--step=10' in proc.stderr
   run_cli('train.py', '--config=configs/gan.py:smoke', f'--workdir={work}', '--step=10')
   assert runs.steps(work) == [10, 20]
   set_aside = list((work / 'checkpoints_set_aside').glob('*/20'))
-  assert len(set_aside) == 1                                          # kept, not deleted
+  assert len(set_aside) == 1  # kept, not deleted

@@ -1,4 +1,5 @@
 """Data parallelism: 1 device, 8 devices and 2 processes give the same run."""
+
 import os
 import subprocess
 import sys
@@ -18,14 +19,20 @@ def _assert_same_losses(a, b, rtol=1e-4, atol=1e-5):
   assert la.keys() == lb.keys()
   for step in la:
     for k in la[step]:
-      np.testing.assert_allclose(la[step][k], lb[step][k], rtol=rtol, atol=atol, err_msg=f'{k}@{step}')
+      np.testing.assert_allclose(
+          la[step][k], lb[step][k], rtol=rtol, atol=atol, err_msg=f'{k}@{step}'
+      )
 
 
 @pytest.mark.parametrize('spec', ['configs/vae.py:smoke', 'configs/gan.py:digits'])
 def test_one_and_eight_devices_agree(tmp_path, spec):
   # gan.py:digits is DCGAN with batch norm: its statistics must be global-batch ones.
-  overrides = ['train.num_steps=10', 'train.log_every=2', 'train.checkpoint_every=10',
-               'train.sample_every=10']
+  overrides = [
+      'train.num_steps=10',
+      'train.log_every=2',
+      'train.checkpoint_every=10',
+      'train.sample_every=10',
+  ]
   runs.train(tmp_path / 'one', spec, *overrides)
   runs.train(tmp_path / 'eight', spec, *overrides, env=EIGHT)
   _assert_same_losses(tmp_path / 'one', tmp_path / 'eight')
@@ -37,12 +44,26 @@ def test_two_processes_match_one(tmp_path):
   spec, overrides = 'configs/gan.py:smoke', ['--config.train.num_steps=20']
   runs.train(tmp_path / 'one', spec, 'train.num_steps=20')
   port = portpicker.pick_unused_port()
-  procs = [subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, 'train.py'), f'--config={spec}',
-       f'--workdir={tmp_path / "two"}', f'--coordinator_address=localhost:{port}',
-       '--num_processes=2', f'--process_id={i}', *overrides],
-      cwd=ROOT, env={**os.environ, 'JAX_PLATFORMS': 'cpu'}, stdout=subprocess.DEVNULL,
-      stderr=subprocess.PIPE, text=True) for i in range(2)]
+  procs = [
+      subprocess.Popen(
+          [
+              sys.executable,
+              os.path.join(ROOT, 'train.py'),
+              f'--config={spec}',
+              f'--workdir={tmp_path / "two"}',
+              f'--coordinator_address=localhost:{port}',
+              '--num_processes=2',
+              f'--process_id={i}',
+              *overrides,
+          ],
+          cwd=ROOT,
+          env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
+          stdout=subprocess.DEVNULL,
+          stderr=subprocess.PIPE,
+          text=True,
+      )
+      for i in range(2)
+  ]
   for p in procs:
     _, err = p.communicate(timeout=300)
     assert p.returncode == 0, err[-3000:]

@@ -1,5 +1,6 @@
 """Exact resumption: N steps + N resumed steps (or a SIGTERM and a re-run) end
 bitwise where 2N straight steps end."""
+
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ def test_resume_equals_straight_run(tmp_path, spec):
   runs.train(tmp_path / 'straight', spec, 'train.num_steps=20')
   runs.train(tmp_path / 'split', spec, 'train.num_steps=10')
   assert runs.steps(tmp_path / 'split') == [10]
-  runs.train(tmp_path / 'split', spec, 'train.num_steps=20')     # same command: resumes
+  runs.train(tmp_path / 'split', spec, 'train.num_steps=20')  # same command: resumes
   assert runs.steps(tmp_path / 'split') == [10, 20]
   _assert_identical(runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split'))
   # Logged losses after the resume point match too.
@@ -34,15 +35,25 @@ def test_resume_equals_straight_run(tmp_path, spec):
 
 def test_sigterm_saves_and_rerun_resumes_exactly(tmp_path):
   spec = 'configs/gan.py:smoke'
-  overrides = ['train.num_steps=3000', 'train.log_every=50', 'train.checkpoint_every=100000',
-               'train.sample_every=100000']
+  overrides = [
+      'train.num_steps=3000',
+      'train.log_every=50',
+      'train.checkpoint_every=100000',
+      'train.sample_every=100000',
+  ]
   runs.train(tmp_path / 'straight', spec, *overrides)
 
   work = tmp_path / 'preempted'
   args = [sys.executable, os.path.join(ROOT, 'train.py'), f'--config={spec}', f'--workdir={work}']
   args += [f'--config.{o}' for o in overrides]
-  proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  proc = subprocess.Popen(
+      args,
+      cwd=ROOT,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE,
+      text=True,
+  )
   deadline = time.time() + 120
   while not (work / 'metrics.jsonl').exists() or not (work / 'metrics.jsonl').read_text():
     assert time.time() < deadline and proc.poll() is None, 'training never logged'

@@ -6,6 +6,7 @@ Tanh output, LeakyReLU(0.2) in D, no fully connected hidden layers. G's first
 layer projects z (as a 1x1 map) with a transposed convolution; D's last is a
 convolution over the whole remaining map.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -51,17 +52,18 @@ def _batch_norm(train: bool):
 class DCGANGenerator(nn.Module):
   size: int
   channels: int
-  features: int = 64     # width of the last hidden layer; doubles per level down
+  features: int = 64  # width of the last hidden layer; doubles per level down
 
   @nn.compact
   def __call__(self, z, train: bool = True):
     base, n_up = dcgan_plan(self.size)
     x = z.reshape(z.shape[0], 1, 1, -1)
-    x = ConvTranspose(self.features * 2 ** (n_up - 1), kernel_size=base, stride=1,
-                      padding=0, use_bias=False)(x)
+    x = ConvTranspose(
+        self.features * 2 ** (n_up - 1), kernel_size=base, stride=1, padding=0, use_bias=False
+    )(x)
     x = nn.relu(_batch_norm(train)(x))
     for level in reversed(range(n_up - 1)):
-      x = ConvTranspose(self.features * 2 ** level, use_bias=False)(x)
+      x = ConvTranspose(self.features * 2**level, use_bias=False)(x)
       x = nn.relu(_batch_norm(train)(x))
     return nn.tanh(ConvTranspose(self.channels)(x))
 
@@ -74,8 +76,13 @@ class DCGANDiscriminator(nn.Module):
   def __call__(self, x, train: bool = True):
     base, n_down = dcgan_plan(self.size)
     for level in range(n_down):
-      x = nn.Conv(self.features * 2 ** level, (4, 4), strides=(2, 2),
-                  padding=((1, 1), (1, 1)), use_bias=level == 0)(x)
+      x = nn.Conv(
+          self.features * 2**level,
+          (4, 4),
+          strides=(2, 2),
+          padding=((1, 1), (1, 1)),
+          use_bias=level == 0,
+      )(x)
       if level > 0:
         x = _batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)

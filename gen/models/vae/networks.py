@@ -1,4 +1,5 @@
 """VAE encoders and decoders (Kingma & Welling 2014): MLP and convolutional."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,18 +12,21 @@ from gen.nn import MLP, ConvTranspose
 
 class MLPEncoder(nn.Module):
   """x -> (mean, log_var) of q(z|x)."""
+
   hidden: Sequence[int]
   latent_dim: int
 
   @nn.compact
   def __call__(self, x):
     h = MLP(tuple(self.hidden) + (2 * self.latent_dim,), activation=nn.tanh)(
-        x.reshape(x.shape[0], -1))
+        x.reshape(x.shape[0], -1)
+    )
     return jnp.split(h, 2, axis=-1)
 
 
 class MLPDecoder(nn.Module):
   """z -> parameters of p(x|z) with `out_channels` per pixel of `shape`."""
+
   hidden: Sequence[int]
   shape: Sequence[int]
   out_channels: int
@@ -36,6 +40,7 @@ class MLPDecoder(nn.Module):
 
 class ConvEncoder(nn.Module):
   """Two stride-2 convolutions, then a linear map to (mean, log_var)."""
+
   features: int
   latent_dim: int
 
@@ -49,6 +54,7 @@ class ConvEncoder(nn.Module):
 
 class ConvDecoder(nn.Module):
   """Linear map to an (H/4, W/4) feature map, two 2x transposed convolutions."""
+
   features: int
   shape: Sequence[int]
   out_channels: int

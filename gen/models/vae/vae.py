@@ -5,6 +5,7 @@ sample z = mean + exp(log_var / 2) * eps per example (eq. 10). Likelihoods:
 'bernoulli' (binary data, logits) or 'gaussian' (continuous data in [0, 1],
 per-pixel mean via sigmoid and log-variance, as for Frey Face in sec. 5).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,11 +28,15 @@ LIKELIHOODS = ('bernoulli', 'gaussian')
 def _networks(cfg, shape):
   channels = shape[-1] * (2 if cfg.likelihood == 'gaussian' else 1)
   if cfg.arch == 'mlp':
-    return (networks.MLPEncoder(cfg.hidden, cfg.latent_dim),
-            networks.MLPDecoder(cfg.hidden[::-1], shape, channels))
+    return (
+        networks.MLPEncoder(cfg.hidden, cfg.latent_dim),
+        networks.MLPDecoder(cfg.hidden[::-1], shape, channels),
+    )
   if cfg.arch == 'conv':
-    return (networks.ConvEncoder(cfg.features, cfg.latent_dim),
-            networks.ConvDecoder(cfg.features, shape, channels))
+    return (
+        networks.ConvEncoder(cfg.features, cfg.latent_dim),
+        networks.ConvDecoder(cfg.features, shape, channels),
+    )
   raise ValueError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, conv.')
 
 
@@ -60,26 +65,31 @@ def build(config, info) -> Model:
   def init(key, batch):
     k_enc, k_dec = jax.random.split(key)
     x = batch['x']
-    params = {'enc': encoder.init(k_enc, x)['params'],
-              'dec': decoder.init(k_dec, jnp.zeros((x.shape[0], cfg.latent_dim)))['params']}
+    params = {
+        'enc': encoder.init(k_enc, x)['params'],
+        'dec': decoder.init(k_dec, jnp.zeros((x.shape[0], cfg.latent_dim)))['params'],
+    }
     return state_lib.create(key, params, {'vae': tx.init(params)})
 
   def train_step(state, batch, key):
     def loss_fn(params):
       e, rec, kl = elbo(params, batch['x'], key)
-      return -jnp.mean(e), {'vae/elbo': jnp.mean(e), 'vae/rec': jnp.mean(rec),
-                            'vae/kl': jnp.mean(kl)}
+      return -jnp.mean(e), {
+          'vae/elbo': jnp.mean(e),
+          'vae/rec': jnp.mean(rec),
+          'vae/kl': jnp.mean(kl),
+      }
+
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt = tx.update(grads, state.opt_state['vae'], state.params)
-    new = state.replace(params=optax.apply_updates(state.params, updates),
-                        opt_state={'vae': opt})
-    return new, {'vae/loss': loss, 'vae/grad_norm': optax.global_norm(grads), **aux}
+    new = state.replace(params=optax.apply_updates(state.params, updates), opt_state={'vae': opt})
+    return new, {'vae/loss': loss, 'vae/grad_norm': optax.tree.norm(grads), **aux}
 
   def sample(state, key, n):
     z = jax.random.normal(key, (n, cfg.latent_dim))
     out = decoder.apply({'params': state_lib.network_params(state, 'dec')}, z)
     if cfg.likelihood == 'bernoulli':
-      return jax.nn.sigmoid(out)          # the mean of p(x|z)
+      return jax.nn.sigmoid(out)  # the mean of p(x|z)
     return jax.nn.sigmoid(jnp.split(out, 2, axis=-1)[0])
 
   batch_elbo = jax.jit(lambda params, x, key: elbo(params, x, key))
@@ -99,5 +109,10 @@ def build(config, info) -> Model:
       out['bits_per_dim'] = -out['elbo'] / (math.prod(shape) * math.log(2))
     return out
 
-  return Model(init=init, train_step=train_step, sample=sample, evaluate=evaluate,
-               ema_networks=('enc', 'dec'))
+  return Model(
+      init=init,
+      train_step=train_step,
+      sample=sample,
+      evaluate=evaluate,
+      ema_networks=('enc', 'dec'),
+  )

@@ -1,0 +1,28 @@
+"""Sample pictures: grids and scatter plots are written as PNGs of the right size."""
+
+import numpy as np
+from PIL import Image
+
+from gen.viz import images, points
+
+
+def test_grid_layout_and_values():
+  x = np.zeros((5, 2, 3, 1), np.uint8)
+  x[1] = 255
+  g = images.grid(x, cols=3, pad=1)
+  assert g.shape == (2 * 3 + 1, 3 * 4 + 1, 1)
+  assert (g[1:3, 5:8] == 255).all() and (g[1:3, 1:4] == 0).all()
+
+
+def test_to_uint8_scales():
+  np.testing.assert_array_equal(
+      images.to_uint8(np.array([-1.0, 0.0, 1.0]), 'symmetric'), [0, 128, 255]
+  )
+  np.testing.assert_array_equal(images.to_uint8(np.array([0.0, 0.5, 2.0]), 'unit'), [0, 128, 255])
+
+
+def test_save_grid_and_scatter(tmp_path):
+  images.save_grid(np.random.default_rng(0).random((16, 8, 8, 1)), tmp_path / 'g.png', 'unit')
+  assert Image.open(tmp_path / 'g.png').width >= 256  # small images are enlarged
+  points.save_scatter(np.zeros((10, 2)), tmp_path / 's.png', centres=np.ones((3, 2)))
+  assert Image.open(tmp_path / 's.png').size == (400, 400)
