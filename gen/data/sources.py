@@ -383,32 +383,37 @@ def _load_tfds(name: str, split: str, root: str | None) -> TfdsSource:
   import tensorflow_datasets as tfds  # imported here: only tfds: names need it
 
   tfds_dir = tfds_data_dir(root)
-  builder = tfds.builder(name, data_dir=tfds_dir)
-  if not builder.is_prepared():
-    where = (
-        f'the TFDS data dir {tfds_dir} (<data dir>/tfds)'
-        if tfds_dir
-        else 'the default TFDS data dir, since neither data_dir (config key data.dir) '
-        f'nor ${ENV_VAR} is set'
-    )
-    # The local layout <data dir>/<name>/ holds the original files TFDS needs.
-    manual_dir = os.path.join(root, name) if root else None
-    if manual_dir is None or not os.path.isdir(manual_dir):
-      manual_dir = 'DIR_WITH_THE_ORIGINAL_FILES'
-    raise DatasetNotFoundError(
-        f'TFDS dataset {name!r} is not prepared: looked at {builder.data_path} in {where}. '
-        f'Prepare it with: python -m gen.data.prepare {name} --manual_dir {manual_dir}'
-        + (f' --data_dir {tfds_dir}' if tfds_dir else '')
-        + ' (needs pip install -r requirements-prepare.txt).'
-    )
-  info, has_label = _tfds_info(name, builder)
-  _check_split(info, split)
-  source = tfds.data_source(name, split=split, data_dir=tfds_dir, download=False)
+  try:
+    source = tfds.data_source(name, split=split, data_dir=tfds_dir, download=False)
+  except Exception as e:  # TFDS raises several types for a dataset it cannot serve
+    if tfds.builder(name, data_dir=tfds_dir).is_prepared():
+      raise  # prepared, so the problem is elsewhere (e.g. the split or the file format)
+    raise _tfds_not_prepared(name, tfds_dir, root) from e
+  info, has_label = _tfds_info(name, source.dataset_info, split)
   return TfdsSource(info, source, has_label)
 
 
-def _tfds_info(name: str, builder) -> tuple[DatasetInfo, bool]:
-  features = builder.info.features
+def _tfds_not_prepared(name: str, tfds_dir: str | None, root: str | None) -> DatasetNotFoundError:
+  where = (
+      f'the TFDS data dir {tfds_dir} (<data dir>/tfds)'
+      if tfds_dir
+      else 'the default TFDS data dir, since neither data_dir (config key data.dir) '
+      f'nor ${ENV_VAR} is set'
+  )
+  # The local layout <data dir>/<name>/ holds the original files TFDS needs.
+  manual_dir = os.path.join(root, name) if root else None
+  if manual_dir is None or not os.path.isdir(manual_dir):
+    manual_dir = 'DIR_WITH_THE_ORIGINAL_FILES'
+  return DatasetNotFoundError(
+      f'TFDS dataset {name!r} is not prepared (in array_record format) in {where}. '
+      f'Prepare it with: python -m gen.data.prepare {name} --manual_dir {manual_dir}'
+      + (f' --data_dir {tfds_dir}' if tfds_dir else '')
+      + ' (needs pip install -r requirements-prepare.txt).'
+  )
+
+
+def _tfds_info(name: str, dataset_info, split: str) -> tuple[DatasetInfo, bool]:
+  features = dataset_info.features
   image = features['image'] if 'image' in features else None
   if image is None or image.np_dtype != np.uint8 or None in image.shape:
     raise ValueError(
@@ -421,6 +426,6 @@ def _tfds_info(name: str, builder) -> tuple[DatasetInfo, bool]:
       shape=tuple(image.shape),
       levels=256,
       num_classes=getattr(label, 'num_classes', None),
-      splits=tuple(builder.info.splits),
+      splits=tuple(dataset_info.splits) or (split,),
   )
   return info, label is not None
