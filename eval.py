@@ -10,10 +10,7 @@ import sys
 from absl import app, flags
 
 from gen import cli
-from gen import config as config_lib
-from gen.data import sources
-from gen.train import checkpoint
-from gen import evaluate
+from gen.eval import run as eval_run
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory written by train.py.')
 _STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
@@ -24,15 +21,8 @@ def main(argv):
   del argv
   cli.quiet_library_logs()
   try:
-    result = evaluate.run(_WORKDIR.value, _STEP.value)
-  except (
-      config_lib.ConfigError,
-      sources.DatasetNotFoundError,
-      sources.DatasetCorruptError,
-      checkpoint.CheckpointError,
-      FileNotFoundError,
-      ValueError,
-  ) as e:
+    result = eval_run.run(_WORKDIR.value, _STEP.value)
+  except cli.USER_ERRORS as e:
     sys.exit(f'error: {e}')
   path = f'{_WORKDIR.value}/eval/step_{result["step"]}.json'
   print(json.dumps(result['metrics'], indent=2))

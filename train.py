@@ -12,9 +12,6 @@ import sys
 from absl import app, flags
 
 from gen import cli
-from gen import config as config_lib
-from gen.data import sources
-from gen.train import checkpoint
 from gen.train import loop
 
 _CONFIG = flags.DEFINE_string(
@@ -33,15 +30,6 @@ _PID = flags.DEFINE_integer('process_id', None, 'Multi-host: this process index.
 _AUTO = flags.DEFINE_bool('distributed_auto', False, 'Multi-host: let JAX detect the cluster.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
-_USER_ERRORS = (
-    config_lib.ConfigError,
-    sources.DatasetNotFoundError,
-    sources.DatasetCorruptError,
-    checkpoint.CheckpointError,
-    loop.NonFiniteError,
-    ValueError,
-)
-
 
 def main(argv):
   del argv
@@ -50,7 +38,7 @@ def main(argv):
     config = cli.load_config(_CONFIG.value)
     cli.init_distributed(_COORD.value, _NPROC.value, _PID.value, _AUTO.value)
     loop.train(config, _WORKDIR.value, restore_step=_STEP.value)
-  except _USER_ERRORS as e:
+  except cli.USER_ERRORS as e:
     sys.exit(f'error: {e}')
 
 

@@ -8,6 +8,19 @@ import jax
 from absl import flags
 
 from gen import config as config_lib
+from gen.data import sources
+from gen.train import checkpoint
+from gen.train import loop
+
+# Errors caused by what the user gave (config, data, run directory): the mains
+# print their message alone; anything else is a bug and keeps its traceback.
+USER_ERRORS = (
+    config_lib.ConfigError,
+    sources.DatasetNotFoundError,
+    sources.DatasetCorruptError,
+    checkpoint.CheckpointError,
+    loop.NonFiniteError,
+)
 
 _OVERRIDES: list[tuple[str, str]] = []
 
@@ -49,10 +62,13 @@ def init_distributed(
 
 
 class _QuietLibraries:
-  """Drops INFO chatter of orbax (a few dozen lines per checkpoint)."""
+  """Drops INFO chatter of orbax (dozens of lines per checkpoint) and of JAX's
+  backend probing (e.g. 'Unable to initialize backend tpu' on every CPU run)."""
+
+  _PATHS = ('/orbax/', '/jax/_src/xla_bridge')
 
   def filter(self, record) -> bool:
-    return record.levelno >= 30 or '/orbax/' not in record.pathname
+    return record.levelno >= 30 or not any(p in record.pathname for p in self._PATHS)
 
 
 def quiet_library_logs() -> None:

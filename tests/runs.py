@@ -7,7 +7,7 @@ import jax
 import numpy as np
 
 from conftest import run_cli
-from gen import evaluate
+from gen.eval import run as eval_run
 
 
 def train(workdir, spec: str, *overrides: str, env=None, check=True):
@@ -17,12 +17,12 @@ def train(workdir, spec: str, *overrides: str, env=None, check=True):
 
 def state_leaves(workdir, step=None) -> list[np.ndarray]:
   """Every array of the saved train state (params, optimizer states, counters)."""
-  _, _, _, state, _ = evaluate.load_run(str(workdir), step)
+  _, _, _, state, _ = eval_run.load_run(str(workdir), step)
   return [np.asarray(x) for x in jax.tree.leaves(state)]
 
 
 def params(workdir, step=None) -> list[np.ndarray]:
-  _, _, _, state, _ = evaluate.load_run(str(workdir), step)
+  _, _, _, state, _ = eval_run.load_run(str(workdir), step)
   return [np.asarray(x) for x in jax.tree.leaves(state.params)]
 
 

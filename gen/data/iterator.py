@@ -22,6 +22,7 @@ import functools
 from typing import Callable
 
 import numpy as np
+from gen.config import ConfigError
 
 Batch = dict[str, np.ndarray]
 
@@ -66,7 +67,7 @@ class BatchIterator:
       position: int = 0,
   ):
     if global_batch % process_count:
-      raise ValueError(
+      raise ConfigError(
           f'batch_size {global_batch} is not divisible by the '
           f'{process_count} processes; choose a multiple.'
       )

@@ -8,6 +8,7 @@ processes.
 from __future__ import annotations
 
 import numpy as np
+from gen.config import ConfigError
 
 SCALES = ('unit', 'symmetric', 'none')
 
@@ -27,9 +28,9 @@ def make(kind: str, levels: int | None, *, scale: str, binarize: bool, dequantiz
   Points (2D mixtures) pass through unchanged.
   """
   if scale not in SCALES:
-    raise ValueError(f'data.scale={scale!r} is not one of {SCALES}.')
+    raise ConfigError(f'data.scale={scale!r} is not one of {SCALES}.')
   if binarize and dequantize:
-    raise ValueError('data.binarize and data.dequantize are exclusive: choose one.')
+    raise ConfigError('data.binarize and data.dequantize are exclusive: choose one.')
 
   def preprocess(batch, rng, sl, n_global):
     if kind != 'image':

@@ -46,6 +46,7 @@ from typing import Callable
 import numpy as np
 import scipy.io
 
+from gen.config import ConfigError
 from gen.data import toy2d
 
 TFDS_PREFIX = 'tfds:'
@@ -327,7 +328,7 @@ def load(name: str, split: str, data_dir: str | None = None) -> ArraySource | Tf
   if name.startswith(TFDS_PREFIX):
     return _load_tfds(name[len(TFDS_PREFIX) :], split, root)
   if name not in _DATASETS:
-    raise ValueError(
+    raise ConfigError(
         f'unknown dataset {name!r}; valid: {names()} '
         f'or {TFDS_PREFIX}<TFDS name> (e.g. tfds:mnist)'
     )
@@ -339,7 +340,7 @@ def load(name: str, split: str, data_dir: str | None = None) -> ArraySource | Tf
 
 def _check_split(info: DatasetInfo, split: str) -> None:
   if split not in info.splits:
-    raise ValueError(f'unknown split {split!r} of {info.name!r}; valid: {list(info.splits)}')
+    raise ConfigError(f'unknown split {split!r} of {info.name!r}; valid: {list(info.splits)}')
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gen.models.gan import gan
 from gen.models.vae import vae
+from gen.config import ConfigError
 
 BUILDERS = {
     'vae': vae.build,
@@ -14,5 +15,5 @@ BUILDERS = {
 def build(config, dataset_info):
   name = config.model.name
   if name not in BUILDERS:
-    raise ValueError(f'Unknown model {name!r}; valid: {", ".join(sorted(BUILDERS))}.')
+    raise ConfigError(f'Unknown model {name!r}; valid: {", ".join(sorted(BUILDERS))}.')
   return BUILDERS[name](config, dataset_info)

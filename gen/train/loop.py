@@ -101,12 +101,12 @@ def example_batch(config, model):
 def train(config, workdir: str, restore_step: int | None = None) -> dict:
   """Trains (or resumes) and returns the last logged metrics."""
   is_main = jax.process_index() == 0
+  info, model, mesh = setup(config)  # a bad config or missing data fails before any write
+  sharding.check_batch_size(config.train.batch_size)
   os.makedirs(workdir, exist_ok=True)
   if is_main:
     _write_config(config, workdir)
     os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  info, model, mesh = setup(config)
-  sharding.check_batch_size(config.train.batch_size)
   stacked = model.batches_per_step > 1
   repl, batch_sh = sharding.replicated(mesh), sharding.batch_sharding(mesh, stacked)
   data_it = data_lib.train_iterator(
@@ -203,6 +203,18 @@ def _run(
 
   t = int(sharding.to_host(state.step))
   progress = writers.Progress(t, tc.num_steps)
+  logging.info(
+      'Training %s on %s from step %d to %d: %d device(s) in %d process(es), '
+      'global batch %d; outputs in %s',
+      config.model.name,
+      config.data.name,
+      t,
+      tc.num_steps,
+      jax.device_count(),
+      jax.process_count(),
+      tc.batch_size,
+      workdir,
+  )
   last = {}
 
   def save(step):
@@ -232,6 +244,7 @@ def _run(
         save_samples(sharding.to_host(x), info, config, path)
     if t % tc.checkpoint_every == 0 or t == tc.num_steps:
       save(t)
+  logging.info('Done at step %d; checkpoints in %s.', t, ckpt.directory)
   return last
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optax
+from gen.config import ConfigError
 
 
 def make(cfg) -> optax.GradientTransformation:
@@ -14,5 +15,5 @@ def make(cfg) -> optax.GradientTransformation:
   elif cfg.name == 'sgd':
     tx = optax.sgd(cfg.lr)
   else:
-    raise ValueError(f'Unknown optimizer {cfg.name!r}; valid: adam, rmsprop, sgd.')
+    raise ConfigError(f'Unknown optimizer {cfg.name!r}; valid: adam, rmsprop, sgd.')
   return tx

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from gen.config import ConfigError
 
 
 def make_mesh() -> Mesh:
@@ -44,7 +45,7 @@ def to_host(tree):
 def check_batch_size(global_batch: int) -> None:
   n = jax.device_count()
   if global_batch % n:
-    raise ValueError(
+    raise ConfigError(
         f'train.batch_size={global_batch} is not divisible by the {n} devices; '
         f'use a multiple of {n}.'
     )

@@ -21,6 +21,7 @@ from gen.train import optim
 from gen.train import sharding
 from gen.train import state as state_lib
 from gen.train.model import Model
+from gen.config import ConfigError
 
 GAMES = {'ns': (games.ns_d_loss, games.ns_g_loss)}
 
@@ -37,13 +38,13 @@ def _networks(cfg, info):
         networks.DCGANGenerator(size, channels, cfg.features),
         networks.DCGANDiscriminator(size, cfg.features),
     )
-  raise ValueError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, dcgan.')
+  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, dcgan.')
 
 
 def build(config, info) -> Model:
   cfg = config.model
   if cfg.game not in GAMES:
-    raise ValueError(f'Unknown model.game {cfg.game!r}; valid: {", ".join(GAMES)}.')
+    raise ConfigError(f'Unknown model.game {cfg.game!r}; valid: {", ".join(GAMES)}.')
   d_loss_fn, g_loss_fn = GAMES[cfg.game]
   gen_net, disc_net = _networks(cfg, info)
   g_tx, d_tx = optim.make(config.optim.g), optim.make(config.optim.d)

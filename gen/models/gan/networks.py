@@ -14,6 +14,7 @@ from typing import Sequence
 import flax.linen as nn
 
 from gen.nn import MLP, ConvTranspose
+from gen.config import ConfigError
 
 
 class MLPGenerator(nn.Module):
@@ -41,7 +42,7 @@ def dcgan_plan(size: int) -> tuple[int, int]:
       s, n = s // 2, n + 1
     if s == base:
       return base, n
-  raise ValueError(f'DCGAN supports sizes 4*2^n or 7*2^n (e.g. 28, 32, 64); got {size}.')
+  raise ConfigError(f'DCGAN supports sizes 4*2^n or 7*2^n (e.g. 28, 32, 64); got {size}.')
 
 
 def _batch_norm(train: bool):

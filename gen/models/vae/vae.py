@@ -21,6 +21,7 @@ from gen.models.vae import networks
 from gen.train import optim
 from gen.train import state as state_lib
 from gen.train.model import Model
+from gen.config import ConfigError
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
 
@@ -37,13 +38,13 @@ def _networks(cfg, shape):
         networks.ConvEncoder(cfg.features, cfg.latent_dim),
         networks.ConvDecoder(cfg.features, shape, channels),
     )
-  raise ValueError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, conv.')
+  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, conv.')
 
 
 def build(config, info) -> Model:
   cfg = config.model
   if cfg.likelihood not in LIKELIHOODS:
-    raise ValueError(f'Unknown model.likelihood {cfg.likelihood!r}; valid: {LIKELIHOODS}.')
+    raise ConfigError(f'Unknown model.likelihood {cfg.likelihood!r}; valid: {LIKELIHOODS}.')
   shape = tuple(info.shape)
   encoder, decoder = _networks(cfg, shape)
   tx = optim.make(config.optim)

@@ -1,4 +1,4 @@
-"""Evaluation of a saved run: restore a checkpoint, run the model's `evaluate`."""
+"""Evaluation of a run directory: restore a checkpoint, run the model's `evaluate`, write eval/step_<N>.json."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def load_run(workdir: str, step: int | None = None):
   """(config, info, model, state, step) of a run directory's checkpoint."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
-    raise FileNotFoundError(
+    raise config_lib.ConfigError(
         f'{path} not found: is {workdir!r} a run directory written by train.py?'
     )
   with open(path) as f:
