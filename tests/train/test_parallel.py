@@ -24,14 +24,22 @@ def _assert_same_losses(a, b, rtol=1e-4, atol=1e-5):
       )
 
 
-@pytest.mark.parametrize('spec', ['configs/vae.py:smoke', 'configs/gan.py:digits'])
-def test_one_and_eight_devices_agree(tmp_path, spec):
-  # gan.py:digits is DCGAN with batch norm: its statistics must be global-batch ones.
+@pytest.mark.parametrize(
+    'spec, extra',
+    [
+        ('configs/vae.py:smoke', []),
+        # DCGAN with batch norm (statistics must be global-batch ones) and two
+        # discriminator updates per step (stacked batches, sharded on axis 1).
+        ('configs/gan.py:digits', ['model.n_disc=2']),
+    ],
+)
+def test_one_and_eight_devices_agree(tmp_path, spec, extra):
   overrides = [
       'train.num_steps=10',
       'train.log_every=2',
       'train.checkpoint_every=10',
       'train.sample_every=10',
+      *extra,
   ]
   runs.train(tmp_path / 'one', spec, *overrides)
   runs.train(tmp_path / 'eight', spec, *overrides, env=EIGHT)
