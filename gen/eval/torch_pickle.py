@@ -185,9 +185,11 @@ def _collect(obj, storages: dict[str, np.ndarray], path) -> dict[str, np.ndarray
   return out
 
 
-def _unpickle(f, path, what: str):
+def _unpickle_with_storages(f, path, what: str):
+  """(object, storages met) of the next pickle in `f`, with errors naming the file."""
+  unpickler = _RestrictedUnpickler(f)
   try:
-    return _RestrictedUnpickler(f).load()
+    return unpickler.load(), unpickler.storages
   except UnsafePickleError as e:
     raise UnsafePickleError(f'{os.fspath(path)}: {e}') from None
   except Exception as e:  # garbage or truncation: EOFError, UnpicklingError, ...
@@ -195,6 +197,10 @@ def _unpickle(f, path, what: str):
         f'{os.fspath(path)} is not a readable torch.save file: its {what} '
         f'does not unpickle ({type(e).__name__}: {e})'
     ) from None
+
+
+def _unpickle(f, path, what: str):
+  return _unpickle_with_storages(f, path, what)[0]
 
 
 def _load_legacy(data: bytes, path) -> dict[str, np.ndarray]:
@@ -208,21 +214,13 @@ def _load_legacy(data: bytes, path) -> dict[str, np.ndarray]:
   sys_info = _unpickle(f, path, 'sys_info')
   if not (isinstance(sys_info, dict) and sys_info.get('little_endian', True)):
     raise ValueError(f'{os.fspath(path)}: big-endian torch.save files are not supported')
-  unpickler = _RestrictedUnpickler(f)
-  try:
-    obj = unpickler.load()
-  except UnsafePickleError as e:
-    raise UnsafePickleError(f'{os.fspath(path)}: {e}') from None
-  except Exception as e:
-    raise ValueError(
-        f'{os.fspath(path)}: the state dict does not unpickle ' f'({type(e).__name__}: {e})'
-    ) from None
+  obj, storage_types = _unpickle_with_storages(f, path, 'state dict')
   keys = _unpickle(f, path, 'list of storage keys')
-  if not isinstance(keys, list) or set(map(str, keys)) != set(unpickler.storages):
+  if not isinstance(keys, list) or set(map(str, keys)) != set(storage_types):
     raise ValueError(f'{os.fspath(path)}: storage key list does not match the tensors')
   pos, buf, storages = f.tell(), memoryview(data), {}
   for key in map(str, keys):
-    dtype, numel = unpickler.storages[key]
+    dtype, numel = storage_types[key]
     if pos + 8 > len(data):
       raise ValueError(f'{os.fspath(path)} is truncated: no header for storage {key!r}')
     (count,) = struct.unpack_from('<q', data, pos)
@@ -254,17 +252,9 @@ def _load_zip(path) -> dict[str, np.ndarray]:
     prefix = pkls[0][: -len('data.pkl')]
     if prefix + 'byteorder' in names and zf.read(prefix + 'byteorder').strip() != b'little':
       raise ValueError(f'{os.fspath(path)}: big-endian torch.save files are not supported')
-    unpickler = _RestrictedUnpickler(io.BytesIO(zf.read(pkls[0])))
-    try:
-      obj = unpickler.load()
-    except UnsafePickleError as e:
-      raise UnsafePickleError(f'{os.fspath(path)}: {e}') from None
-    except Exception as e:
-      raise ValueError(
-          f'{os.fspath(path)}: data.pkl does not unpickle ' f'({type(e).__name__}: {e})'
-      ) from None
+    obj, storage_types = _unpickle_with_storages(io.BytesIO(zf.read(pkls[0])), path, 'data.pkl')
     storages = {}
-    for key, (dtype, numel) in unpickler.storages.items():
+    for key, (dtype, numel) in storage_types.items():
       record = f'{prefix}data/{key}'
       if record not in names:
         raise ValueError(f'{os.fspath(path)}: missing storage record {record}')

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+from typing import Any
 
 import jax
 import numpy as np
@@ -132,21 +134,10 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
         logging.info('Resumed from the checkpoint at step %d.', step)
       else:
         state = init(jax.random.PRNGKey(config.seed), first)
-      return _run(
-          config,
-          workdir,
-          model,
-          info,
-          state,
-          first,
-          data_it,
-          ckpt,
-          writer,
-          sigterm,
-          repl,
-          batch_sh,
-          is_main,
+      run = _Run(
+          config, workdir, model, info, data_it, ckpt, writer, sigterm, repl, batch_sh, is_main
       )
+      return _loop(run, state, first)
   finally:
     sigterm.restore()
     writer.close()
@@ -172,79 +163,73 @@ def _check_finite(state, names, ckpt, skip: bool) -> int:
   return count
 
 
-def _run(
-    config,
-    workdir,
-    model,
-    info,
-    state,
-    first,
-    data_it,
-    ckpt,
-    writer,
-    sigterm,
-    repl,
-    batch_sh,
-    is_main,
-) -> dict:
-  tc = config.train
+@dataclasses.dataclass(frozen=True)
+class _Run:
+  """What the loop needs besides the state, built once by `train`."""
+
+  config: Any
+  workdir: str
+  model: Any
+  info: Any
+  data_it: Any
+  ckpt: ckpt_lib.Checkpointer
+  writer: writers.MetricWriter
+  sigterm: _SigtermFlag
+  repl: Any
+  batch_sh: Any
+  is_main: bool
+
+
+def _loop(run: _Run, state, first) -> dict:
+  tc = run.config.train
   step_fn = jax.jit(
-      step_lib.make_train_step(model, tc.ema_decay),
-      in_shardings=(repl, batch_sh),
-      out_shardings=(repl, repl),
+      step_lib.make_train_step(run.model, tc.ema_decay),
+      in_shardings=(run.repl, run.batch_sh),
+      out_shardings=(run.repl, run.repl),
       donate_argnums=0,
   )
-  sample_fn = jax.jit(model.sample, static_argnums=2, out_shardings=repl)
-  sample_key = jax.random.fold_in(
-      jax.random.PRNGKey(config.seed), 1 << 30
-  )  # fixed: grids are comparable
-  metric_shapes = jax.eval_shape(step_fn, state, first)[1]
-  names = step_lib.checked_names(metric_shapes, state.params)
+  sample_fn = jax.jit(run.model.sample, static_argnums=2, out_shardings=run.repl)
+  # One fixed key for every sample grid, so grids over training are comparable.
+  sample_key = jax.random.fold_in(jax.random.PRNGKey(run.config.seed), 1 << 30)
+  names = step_lib.checked_names(jax.eval_shape(step_fn, state, first)[1], state.params)
 
   t = int(sharding.to_host(state.step))
   progress = writers.Progress(t, tc.num_steps)
   logging.info(
-      'Training %s on %s from step %d to %d: %d device(s) in %d process(es), '
-      'global batch %d; outputs in %s',
-      config.model.name,
-      config.data.name,
-      t,
-      tc.num_steps,
-      jax.device_count(),
-      jax.process_count(),
-      tc.batch_size,
-      workdir,
-  )
+      'Training %s on %s from step %d to %d: %d device(s) in %d process(es), global batch %d; '
+      'outputs in %s',
+      run.config.model.name, run.config.data.name, t, tc.num_steps, jax.device_count(),
+      jax.process_count(), tc.batch_size, run.workdir,
+  )  # fmt: skip
   last = {}
 
   def save(step):
-    _check_finite(state, names, ckpt, tc.skip_nonfinite)
-    ckpt.save(step, state, data_it.get_state())
+    _check_finite(state, names, run.ckpt, tc.skip_nonfinite)
+    run.ckpt.save(step, state, run.data_it.get_state())
 
   while t < tc.num_steps:
-    if sigterm.raised:
+    if run.sigterm.raised:
       save(t)
       logging.warning('Preempted: checkpoint saved at step %d; re-run the command to resume.', t)
       raise Preempted()
-    batch = sharding.put_batch(next(data_it), batch_sh)
+    batch = sharding.put_batch(next(run.data_it), run.batch_sh)
     state, metrics = step_fn(state, batch)
     t += 1
     if t % tc.log_every == 0 or t == tc.num_steps:
-      skipped = _check_finite(state, names, ckpt, tc.skip_nonfinite)
+      skipped = _check_finite(state, names, run.ckpt, tc.skip_nonfinite)
       last = {k: float(v) for k, v in sharding.to_host(metrics).items()}
       last['nonfinite/skipped'] = skipped
       p = progress.update(t)
-      writer.write(t, {**last, **p})
-      if is_main:
+      run.writer.write(t, {**last, **p})
+      if run.is_main:
         writers.log_line(t, tc.num_steps, last, p)
     if t % tc.sample_every == 0 or t == tc.num_steps:
-      path = os.path.join(workdir, 'samples', f'step_{t}.png')
-      x = sample_fn(state, sample_key, tc.num_samples)
-      if is_main:
-        save_samples(sharding.to_host(x), info, config, path)
+      x = sharding.to_host(sample_fn(state, sample_key, tc.num_samples))
+      if run.is_main:
+        save_samples(x, run.info, run.config, os.path.join(run.workdir, 'samples', f'step_{t}.png'))
     if t % tc.checkpoint_every == 0 or t == tc.num_steps:
       save(t)
-  logging.info('Done at step %d; checkpoints in %s.', t, ckpt.directory)
+  logging.info('Done at step %d; checkpoints in %s.', t, run.ckpt.directory)
   return last
 
 
