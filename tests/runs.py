@@ -2,17 +2,38 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from gen.eval import run as eval_run
 
 
+def _train_args(workdir, spec: str, overrides, flags=()) -> list[str]:
+  return [f'--config={spec}', f'--workdir={workdir}', *flags] + [f'--config.{o}' for o in overrides]
+
+
 def train(workdir, spec: str, *overrides: str, env=None, check=True):
-  args = [f'--config={spec}', f'--workdir={workdir}'] + [f'--config.{o}' for o in overrides]
-  return run_cli('train.py', *args, env=env, check=check)
+  return run_cli('train.py', *_train_args(workdir, spec, overrides), env=env, check=check)
+
+
+def start_train(workdir, spec: str, *overrides: str, flags=()) -> subprocess.Popen:
+  """train.py in the background (stderr piped), for signals and multi-process runs."""
+  return subprocess.Popen(
+      [
+          sys.executable,
+          os.path.join(ROOT, 'train.py'),
+          *_train_args(workdir, spec, overrides, flags),
+      ],
+      cwd=ROOT,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE,
+      text=True,
+  )
 
 
 def state_leaves(workdir, step=None) -> list[np.ndarray]:

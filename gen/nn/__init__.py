@@ -3,3 +3,5 @@
 from gen.nn.apply import apply, init_variables
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.mlp import MLP
+
+__all__ = ['MLP', 'ConvTranspose', 'apply', 'init_variables']

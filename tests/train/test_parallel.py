@@ -1,14 +1,10 @@
 """Data parallelism: 1 device, 8 devices and 2 processes give the same run."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import portpicker
 import pytest
 
-from conftest import ROOT
 import runs
 
 EIGHT = {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
@@ -49,26 +45,18 @@ def test_one_and_eight_devices_agree(tmp_path, spec, extra):
 
 
 def test_two_processes_match_one(tmp_path):
-  spec, overrides = 'configs/gan.py:smoke', ['--config.train.num_steps=20']
-  runs.train(tmp_path / 'one', spec, 'train.num_steps=20')
+  spec = 'configs/gan.py:smoke'
+  runs.train(tmp_path / 'one', spec)
   port = portpicker.pick_unused_port()
   procs = [
-      subprocess.Popen(
-          [
-              sys.executable,
-              os.path.join(ROOT, 'train.py'),
-              f'--config={spec}',
-              f'--workdir={tmp_path / "two"}',
+      runs.start_train(
+          tmp_path / 'two',
+          spec,
+          flags=[
               f'--coordinator_address=localhost:{port}',
               '--num_processes=2',
               f'--process_id={i}',
-              *overrides,
           ],
-          cwd=ROOT,
-          env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
-          stdout=subprocess.DEVNULL,
-          stderr=subprocess.PIPE,
-          text=True,
       )
       for i in range(2)
   ]

@@ -1,16 +1,12 @@
 """Exact resumption: N steps + N resumed steps (or a SIGTERM and a re-run) end
 bitwise where 2N straight steps end."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
 import runs
 
 
@@ -44,16 +40,7 @@ def test_sigterm_saves_and_rerun_resumes_exactly(tmp_path):
   runs.train(tmp_path / 'straight', spec, *overrides)
 
   work = tmp_path / 'preempted'
-  args = [sys.executable, os.path.join(ROOT, 'train.py'), f'--config={spec}', f'--workdir={work}']
-  args += [f'--config.{o}' for o in overrides]
-  proc = subprocess.Popen(
-      args,
-      cwd=ROOT,
-      env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
-      stdout=subprocess.DEVNULL,
-      stderr=subprocess.PIPE,
-      text=True,
-  )
+  proc = runs.start_train(work, spec, *overrides)
   deadline = time.time() + 120
   while not (work / 'metrics.jsonl').exists() or not (work / 'metrics.jsonl').read_text():
     assert time.time() < deadline and proc.poll() is None, 'training never logged'

@@ -14,7 +14,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen import nn as gnn
 from gen.losses import kl as kl_lib
 from gen.losses import likelihood
 from gen.models.vae import networks
