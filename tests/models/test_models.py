@@ -93,3 +93,20 @@ def test_vae_elbo_never_exceeds_zero_for_binary_data():
   config, model, batch = _setup('configs/vae.py:smoke')
   _, elbo = _train(model, batch, 50)
   assert max(elbo) < 0
+
+
+def test_dcgan_networks_at_28_32_64_px():
+  from gen.models.gan import networks
+
+  for size in (28, 32, 64):
+    g, d = networks.DCGANGenerator(size, 3, 8), networks.DCGANDiscriminator(size, 8)
+    z = jnp.zeros((2, 10))
+    g_vars = g.init(jax.random.PRNGKey(0), z)
+    x, _ = g.apply(g_vars, z, mutable=['batch_stats'])
+    assert x.shape == (2, size, size, 3) and float(jnp.abs(x).max()) <= 1.0  # tanh output
+    d_vars = d.init(jax.random.PRNGKey(1), x)
+    logits, _ = d.apply(d_vars, x, mutable=['batch_stats'])
+    assert logits.shape == (2,)
+    # Batch norm everywhere but G's output and D's input (Radford et al. 2016, sec. 3).
+    n_up = {28: 2, 32: 3, 64: 4}[size]
+    assert len(g_vars['batch_stats']) == n_up and len(d_vars['batch_stats']) == n_up - 1

@@ -1,6 +1,5 @@
 """Data parallelism: 1 device, 8 devices and 2 processes give the same run."""
 
-
 import numpy as np
 import portpicker
 import pytest
