@@ -22,6 +22,7 @@ import functools
 from typing import Callable
 
 import numpy as np
+
 from gen.config import ConfigError
 
 Batch = dict[str, np.ndarray]

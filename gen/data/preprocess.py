@@ -8,6 +8,7 @@ processes.
 from __future__ import annotations
 
 import numpy as np
+
 from gen.config import ConfigError
 
 SCALES = ('unit', 'symmetric', 'none')

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gen.config import ConfigError
 from gen.models.gan import gan
 from gen.models.vae import vae
-from gen.config import ConfigError
 
 BUILDERS = {
     'vae': vae.build,

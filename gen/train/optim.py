@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optax
+
 from gen.config import ConfigError
 
 

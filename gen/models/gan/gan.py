@@ -13,15 +13,14 @@ import numpy as np
 import optax
 
 from gen import nn as gnn
+from gen.config import ConfigError
 from gen.data import toy2d
 from gen.eval import mixture
 from gen.losses import gan as games
 from gen.models.gan import networks
-from gen.train import optim
-from gen.train import sharding
+from gen.train import optim, sharding
 from gen.train import state as state_lib
 from gen.train.model import Model
-from gen.config import ConfigError
 
 GAMES = {'ns': (games.ns_d_loss, games.ns_g_loss)}
 

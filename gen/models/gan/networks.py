@@ -13,8 +13,8 @@ from typing import Sequence
 
 import flax.linen as nn
 
-from gen.nn import MLP, ConvTranspose
 from gen.config import ConfigError
+from gen.nn import MLP, ConvTranspose
 
 
 class MLPGenerator(nn.Module):

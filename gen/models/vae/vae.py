@@ -14,13 +14,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gen.config import ConfigError
 from gen.losses import kl as kl_lib
 from gen.losses import likelihood
 from gen.models.vae import networks
 from gen.train import optim
 from gen.train import state as state_lib
 from gen.train.model import Model
-from gen.config import ConfigError
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
 
