@@ -2,6 +2,14 @@
 
 from gen.nn.apply import apply, init_variables
 from gen.nn.conv_transpose import ConvTranspose
+from gen.nn.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gen.nn.mlp import MLP
 
-__all__ = ['MLP', 'ConvTranspose', 'apply', 'init_variables']
+__all__ = [
+    'MLP',
+    'ConvTranspose',
+    'MinibatchDiscrimination',
+    'MinibatchStdDev',
+    'apply',
+    'init_variables',
+]

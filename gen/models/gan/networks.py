@@ -1,20 +1,79 @@
-"""GAN networks: MLPs for 2D data, DCGAN (Radford et al. 2016) for images.
+"""GAN networks: MLPs for 2D data; DCGAN, InfoGAN and BEGAN networks for images.
 
-DCGAN guidelines (sec. 3): strided convolutions in D and fractionally strided
-ones in G, batch norm in both except G's output and D's input, ReLU in G with a
-Tanh output, LeakyReLU(0.2) in D, no fully connected hidden layers. G's first
-layer projects z (as a 1x1 map) with a transposed convolution; D's last is a
-convolution over the whole remaining map.
+DCGAN (Radford et al. 2016) guidelines (sec. 3): strided convolutions in D and
+fractionally strided ones in G, batch norm in both except G's output and D's
+input, ReLU in G with a Tanh output, LeakyReLU(0.2) in D, no fully connected
+hidden layers. G's first layer projects z (as a 1x1 map) with a transposed
+convolution; D's last is a convolution over the whole remaining map.
+
+InfoGAN networks (Chen et al. 2016, appendix C), as used for MNIST and
+Fashion-MNIST by Lucic et al. 2018 ("Are GANs created equal?", appendix
+architecture table): two fully connected layers and two 4x4 stride-2
+(transposed) convolutions in each network, batch norm in G and in D's hidden
+layers but its first.
+
+BEGAN (Berthelot et al. 2017): D is an autoencoder and outputs the per-example
+energy L(v) = mean |v - AE(v)| (eq. 1 with eta = 1, averaged over pixels); the
+BEGAN game (elsewhere) lowers it on real data and raises it on fakes.
+
+Discriminator options, module fields whose defaults keep the original networks:
+  norm       'batch' | 'layer' | 'none': normalisation of D's hidden layers
+             (DCGAN, InfoGAN). Batch norm mixes the examples of a batch, so D(x_i)
+             depends on x_j; gradient-penalty games (WGAN-GP, DRAGAN) penalise a
+             per-example critic, for which Gulrajani et al. 2017 (sec. 4) use
+             layer norm instead. 'none' also gives a per-example critic.
+  minibatch  'none' | 'features' | 'stddev': a layer that lets D compare the
+             examples of a batch, inserted just before D's last layer (MLP, DCGAN,
+             InfoGAN): minibatch discrimination (Salimans et al. 2016, sec. 3.2;
+             `num_kernels`, `kernel_dim`) on the flattened features, or the
+             minibatch standard deviation (Karras et al. 2018, sec. 3) as one more
+             channel or feature.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from gen.config import ConfigError
-from gen.nn import MLP, ConvTranspose
+from gen.nn import MLP, ConvTranspose, MinibatchDiscrimination, MinibatchStdDev
+
+NORMS = ('batch', 'layer', 'none')
+MINIBATCH = ('none', 'features', 'stddev')
+
+
+def _check(module: nn.Module, name: str, valid: Sequence[str]):
+  value = getattr(module, name)
+  if value not in valid:
+    raise ConfigError(
+        f'Unknown {name} {value!r} for {type(module).__name__}; valid: {", ".join(valid)}.'
+    )
+
+
+def _minibatch(module: nn.Module, x):
+  """Applies `module.minibatch`'s layer to D's features before its last layer."""
+  if module.minibatch == 'features':
+    return MinibatchDiscrimination(module.num_kernels, module.kernel_dim)(x)
+  if module.minibatch == 'stddev':
+    return MinibatchStdDev()(x)
+  return x
+
+
+def _batch_norm(train: bool):
+  # momentum 0.9 and eps 1e-5 as PyTorch's BatchNorm2d defaults used by DCGAN.
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+
+
+def _norm(kind: str, train: bool, x):
+  if kind == 'batch':
+    return _batch_norm(train)(x)
+  if kind == 'layer':
+    # Statistics over all of an example's units, scale and offset per channel,
+    # eps 1e-5: Gulrajani et al.'s code (tflib Layernorm over C, H, W).
+    return nn.LayerNorm(epsilon=1e-5, reduction_axes=tuple(range(1, x.ndim)))(x)
+  return x
 
 
 class MLPGenerator(nn.Module):
@@ -28,10 +87,22 @@ class MLPGenerator(nn.Module):
 
 class MLPDiscriminator(nn.Module):
   hidden: Sequence[int]
+  minibatch: str = 'none'
+  num_kernels: int = 100
+  kernel_dim: int = 5
+
+  def __post_init__(self):
+    _check(self, 'minibatch', MINIBATCH)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    return MLP(tuple(self.hidden) + (1,))(x.reshape(x.shape[0], -1))[:, 0]
+    x = x.reshape(x.shape[0], -1)
+    if self.minibatch == 'none':  # one MLP, the original parameter tree
+      return MLP(tuple(self.hidden) + (1,))(x)[:, 0]
+    if self.hidden:
+      x = nn.relu(MLP(tuple(self.hidden))(x))  # MLP's last layer is linear
+    return nn.Dense(1)(_minibatch(self, x))[:, 0]
 
 
 def dcgan_plan(size: int) -> tuple[int, int]:
@@ -43,11 +114,6 @@ def dcgan_plan(size: int) -> tuple[int, int]:
     if s == base:
       return base, n
   raise ConfigError(f'DCGAN supports sizes 4*2^n or 7*2^n (e.g. 28, 32, 64); got {size}.')
-
-
-def _batch_norm(train: bool):
-  # momentum 0.9 and eps 1e-5 as PyTorch's BatchNorm2d defaults used by DCGAN.
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
 
 
 class DCGANGenerator(nn.Module):
@@ -72,19 +138,172 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
   size: int
   features: int = 64
+  norm: str = 'batch'
+  minibatch: str = 'none'
+  num_kernels: int = 100
+  kernel_dim: int = 5
+
+  def __post_init__(self):
+    _check(self, 'norm', NORMS)
+    _check(self, 'minibatch', MINIBATCH)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     base, n_down = dcgan_plan(self.size)
     for level in range(n_down):
+      normed = level > 0 and self.norm != 'none'
       x = nn.Conv(
           self.features * 2**level,
           (4, 4),
           strides=(2, 2),
           padding=((1, 1), (1, 1)),
-          use_bias=level == 0,
+          use_bias=not normed,  # a bias before a norm's offset is redundant
       )(x)
-      if level > 0:
-        x = _batch_norm(train)(x)
+      if normed:
+        x = _norm(self.norm, train, x)
       x = nn.leaky_relu(x, 0.2)
+    x = _minibatch(self, x)
+    if self.minibatch == 'features':
+      # Features are flat now; a dense layer is the conv over the whole map.
+      return nn.Dense(1)(x)[:, 0]
     return nn.Conv(1, (base, base), padding='VALID')(x).reshape(x.shape[0])
+
+
+def _infogan_quarter(size: int) -> int:
+  """Side of the map after InfoGAN's two stride-2 layers."""
+  if size < 4 or size % 4:
+    raise ConfigError(f'InfoGAN networks need a size divisible by 4 (28 for MNIST); got {size}.')
+  return size // 4
+
+
+class InfoGANGenerator(nn.Module):
+  """FC 1024, FC (size/4)^2 * 128, 4x4 s2 up-conv 64, 4x4 s2 up-conv `channels`.
+
+  Batch norm and ReLU after each hidden layer, Tanh output (data in [-1, 1];
+  Lucic et al.'s code, compare_gan, uses a sigmoid for data in [0, 1]). Layers
+  followed by batch norm have no bias (the norm's offset plays its part), so
+  the count is that of compare_gan less 1024 + (size/4)^2 * 128 + 64 biases.
+  """
+
+  size: int = 28
+  channels: int = 1
+
+  def __post_init__(self):
+    _infogan_quarter(self.size)
+    super().__post_init__()
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    s = _infogan_quarter(self.size)
+    x = nn.relu(_batch_norm(train)(nn.Dense(1024, use_bias=False)(z)))
+    x = nn.relu(_batch_norm(train)(nn.Dense(s * s * 128, use_bias=False)(x)))
+    x = x.reshape(x.shape[0], s, s, 128)
+    x = nn.relu(_batch_norm(train)(ConvTranspose(64, use_bias=False)(x)))
+    return nn.tanh(ConvTranspose(self.channels)(x))
+
+
+class InfoGANDiscriminator(nn.Module):
+  """4x4 s2 conv 64, 4x4 s2 conv 128 + norm, FC 1024 + norm, FC 1 -> (N,) logits.
+
+  LeakyReLU(`leak`) after each hidden layer. 0.2 is compare_gan's lrelu, the code
+  behind Lucic et al. 2018; InfoGAN's appendix C states a leaky rate of 0.1.
+  """
+
+  size: int = 28
+  norm: str = 'batch'
+  minibatch: str = 'none'
+  num_kernels: int = 100
+  kernel_dim: int = 5
+  leak: float = 0.2
+
+  def __post_init__(self):
+    _infogan_quarter(self.size)
+    _check(self, 'norm', NORMS)
+    _check(self, 'minibatch', MINIBATCH)
+    super().__post_init__()
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    bias = self.norm == 'none'  # else the norm's offset plays the bias's part
+    conv = {'kernel_size': (4, 4), 'strides': (2, 2), 'padding': ((1, 1), (1, 1))}
+    x = nn.leaky_relu(nn.Conv(64, **conv)(x), self.leak)
+    x = nn.Conv(128, use_bias=bias, **conv)(x)
+    x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
+    x = nn.Dense(1024, use_bias=bias)(x.reshape(x.shape[0], -1))
+    x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
+    return nn.Dense(1)(_minibatch(self, x))[:, 0]
+
+
+def began_energy(x, reconstruction):
+  """L(v) = mean over non-batch axes of |v - AE(v)|, shape (N,) (Berthelot et al. 2017, eq. 1)."""
+  return jnp.mean(jnp.abs(x - reconstruction), axis=tuple(range(1, x.ndim)))
+
+
+class MLPAutoencoderDiscriminator(nn.Module):
+  """BEGAN discriminator for 2D / flat data: MLP encoder to a code, MLP decoder back.
+
+  ELU between layers as BEGAN; the code and the reconstruction are linear
+  ("not followed by any non-linearities", Berthelot et al. 2017, sec. 3.5).
+  `__call__` gives the energy, `reconstruct` AE(x) with the input's shape.
+  """
+
+  hidden: Sequence[int] = (128, 128)
+  code_dim: int = 8
+
+  @nn.compact
+  def reconstruct(self, x, train: bool = True):
+    flat = x.reshape(x.shape[0], -1)
+    code = MLP(tuple(self.hidden) + (self.code_dim,), nn.elu)(flat)
+    out = MLP(tuple(reversed(self.hidden)) + (flat.shape[-1],), nn.elu)(code)
+    return out.reshape(x.shape)
+
+  def __call__(self, x, train: bool = True):
+    return began_energy(x, self.reconstruct(x, train))
+
+
+class ConvAutoencoderDiscriminator(nn.Module):
+  """BEGAN's convolutional autoencoder (Berthelot et al. 2017, sec. 3.5, fig. 1).
+
+  3x3 convolutions with ELU, `repeat` per resolution, no batch norm. Encoder:
+  width `features` (n), each stride-2 downsampling widening by n (n, 2n, 3n, ...)
+  down to the base map of `dcgan_plan(size)`, then a linear FC to the code.
+  Decoder: a linear FC to a base map of width n, then nearest-neighbour 2x
+  upsampling between resolutions and a last linear 3x3 conv to `channels`.
+  `__call__` gives the energy, `reconstruct` AE(x).
+  """
+
+  size: int
+  channels: int
+  features: int = 64
+  code_dim: int = 64  # N_h in the paper
+  repeat: int = 2  # "typically 2"
+
+  def __post_init__(self):
+    dcgan_plan(self.size)
+    super().__post_init__()
+
+  @nn.compact
+  def reconstruct(self, x, train: bool = True):
+    base, n = dcgan_plan(self.size)
+
+    def convs(h, width):
+      for _ in range(self.repeat):
+        h = nn.elu(nn.Conv(width, (3, 3))(h))
+      return h
+
+    h = nn.elu(nn.Conv(self.features, (3, 3))(x))
+    for level in range(n):
+      h = convs(h, self.features * (level + 1))
+      h = nn.elu(nn.Conv(self.features * (level + 2), (3, 3), strides=(2, 2))(h))
+    h = convs(h, self.features * (n + 1))
+    code = nn.Dense(self.code_dim)(h.reshape(h.shape[0], -1))
+
+    h = nn.Dense(base * base * self.features)(code).reshape(-1, base, base, self.features)
+    for _ in range(n):
+      h = convs(h, self.features)
+      h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
+    return nn.Conv(self.channels, (3, 3))(convs(h, self.features))
+
+  def __call__(self, x, train: bool = True):
+    return began_energy(x, self.reconstruct(x, train))
