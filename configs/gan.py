@@ -27,13 +27,22 @@ def ring8():
   c.data.update(name='ring8', scale='none')
   c.model = dict(
       name='gan',
-      game='ns',
-      arch='mlp',
+      game='ns',  # mm | ns | ml | ls | wasserstein | began (gen/losses/gan.py)
+      arch='mlp',  # mlp | dcgan | infogan
       z_dim=256,
-      g_hidden=(128, 128),
-      d_hidden=(128, 128),
-      features=64,
-      n_disc=1,
+      g_hidden=(128, 128),  # mlp
+      d_hidden=(128, 128),  # mlp
+      features=64,  # dcgan width; began conv autoencoder width
+      d_norm='batch',  # dcgan/infogan D hidden layers: batch | layer | none
+      minibatch='none',  # D option: none | features (Salimans et al.) | stddev
+      n_disc=1,  # D updates per G update
+      penalty='none',  # none | wgan_gp | dragan (gen/losses/penalties.py)
+      penalty_weight=10.0,
+      clip=0.0,  # > 0: clip every D weight to [-clip, clip] (WGAN)
+      unroll_steps=0,  # K look-ahead D steps in G's loss (Metz et al. 2017)
+      began_gamma=0.5,
+      began_lambda_k=0.001,
+      code_dim=64,  # began autoencoder code
   )
   c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
   c.train.update(
@@ -70,6 +79,12 @@ def mnist():
   return c
 
 
+def fashion_mnist():
+  c = mnist()
+  c.data.name = 'fashion_mnist'
+  return c
+
+
 def digits():
   c = mnist()
   c.data.name = 'digits'
@@ -95,7 +110,23 @@ def smoke():
   return c
 
 
-PRESETS = {'ring8': ring8, 'grid25': grid25, 'mnist': mnist, 'digits': digits, 'smoke': smoke}
+PRESETS = {
+    'ring8': ring8,
+    'grid25': grid25,
+    'mnist': mnist,
+    'fashion_mnist': fashion_mnist,
+    'digits': digits,
+    'smoke': smoke,
+}
+
+
+def game_config(arg, where, adjust):
+  """A preset of this file, then `adjust(config, preset_name)` sets the game."""
+  name = arg or 'ring8'
+  c = config_lib.select_preset(name, PRESETS, default='ring8', where=where)
+  with c.unlocked():
+    adjust(c, name)
+  return c
 
 
 def get_config(arg=None):

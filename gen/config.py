@@ -45,7 +45,11 @@ def base_config() -> ml_collections.ConfigDict:
       skip_nonfinite=False,  # skip and count non-finite updates instead of stopping
       max_to_keep=3,
   )
-  c.eval = dict(batch_size=500, num_samples=2500)
+  c.eval = dict(
+      batch_size=500,  # evaluation batches; also the sampling batch of sample-quality metrics
+      num_samples=2500,  # samples of the 2D mixture coverage metrics
+      quality_num_samples=10_000,  # samples of FID / IS / KID / PRD / prdc (eval.py --num_samples)
+  )
   return c
 
 
@@ -63,14 +67,29 @@ def select_preset(
   return config
 
 
+def _exec_file(path: str, module_name: str):
+  module_spec = importlib.util.spec_from_file_location(module_name, path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module
+
+
+def sibling(config_file: str, name: str):
+  """Imports `name`.py from the directory of `config_file` (a config's __file__).
+
+  Lets a config build on another (e.g. every GAN game on configs/gan.py)
+  wherever the configs directory lives, without it being a package.
+  """
+  path = os.path.join(os.path.dirname(os.path.abspath(config_file)), name + '.py')
+  return _exec_file(path, f'gen_config_{name}')
+
+
 def load(spec: str) -> ml_collections.ConfigDict:
   """Loads `path/to/config.py[:preset]`."""
   path, _, arg = spec.partition(':')
   if not os.path.isfile(path):
     raise ConfigError(f'Config file {path!r} not found (from --config={spec}).')
-  module_spec = importlib.util.spec_from_file_location('gen_config_file', path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
+  module = _exec_file(path, 'gen_config_file')
   if not hasattr(module, 'get_config'):
     raise ConfigError(f'{path} defines no get_config(arg).')
   config = module.get_config(arg or None)

@@ -3,6 +3,18 @@
 One train step = `n_disc` discriminator updates (a lax.scan, each on its own
 real batch and fresh noise, with its own optax state), then one generator
 update against the updated discriminator (Goodfellow et al. 2014, Algorithm 1).
+The game (gen.losses.gan), an input-gradient penalty (gen.losses.penalties),
+weight clipping (WGAN) and unrolling (Metz et al. 2017) are config options of
+this one model, so every variant shares networks, loop and evaluation.
+
+Unrolled GAN (Metz et al. 2017, eq. 5-7 and their reference code): with
+`unroll_steps` = K >= 1, one real batch and one noise batch per step; D is
+advanced K updates from its current state (same optimizer, Adam state
+included) on those reals and G's own fakes, differentiably (the first update
+outside, the other K - 1 in a lax.scan), and G minimises its game loss at D_K
+minus D's real-data loss at D_K, f_K = V(G, D_K), which depends on G only
+through D_K. D keeps only its first update, D_1; the look-ahead D_2..D_K is
+discarded. K = 0 is the plain alternating GAN.
 """
 
 from __future__ import annotations
@@ -17,37 +29,69 @@ from gen.config import ConfigError
 from gen.data import toy2d
 from gen.eval import mixture
 from gen.losses import gan as games
+from gen.losses import penalties
 from gen.models.gan import networks
 from gen.train import optim, sharding
 from gen.train import state as state_lib
 from gen.train.model import Model
 
-GAMES = {'ns': (games.ns_d_loss, games.ns_g_loss)}
+ARCHS = ('mlp', 'dcgan', 'infogan')
+PENALTIES = ('none',) + tuple(penalties.POINTS)
 
 
-def _networks(cfg, info):
+def _generator(cfg, info):
+  size, channels = info.shape[0], info.shape[-1]
   if cfg.arch == 'mlp':
-    return (
-        networks.MLPGenerator(cfg.g_hidden, int(np.prod(info.shape))),
-        networks.MLPDiscriminator(cfg.d_hidden),
-    )
+    return networks.MLPGenerator(cfg.g_hidden, int(np.prod(info.shape)))
   if cfg.arch == 'dcgan':
-    size, channels = info.shape[0], info.shape[-1]
-    return (
-        networks.DCGANGenerator(size, channels, cfg.features),
-        networks.DCGANDiscriminator(size, cfg.features),
+    return networks.DCGANGenerator(size, channels, cfg.features)
+  return networks.InfoGANGenerator(size, channels)
+
+
+def _discriminator(cfg, info):
+  size, channels = info.shape[0], info.shape[-1]
+  mb = dict(minibatch=cfg.minibatch)
+  if cfg.game == 'began':  # D is an autoencoder whose output is the energy L(v)
+    if cfg.arch == 'mlp':
+      return networks.MLPAutoencoderDiscriminator(cfg.d_hidden, cfg.code_dim)
+    return networks.ConvAutoencoderDiscriminator(size, channels, cfg.features, cfg.code_dim)
+  if cfg.arch == 'mlp':
+    return networks.MLPDiscriminator(cfg.d_hidden, **mb)
+  if cfg.arch == 'dcgan':
+    return networks.DCGANDiscriminator(size, cfg.features, norm=cfg.d_norm, **mb)
+  return networks.InfoGANDiscriminator(size, norm=cfg.d_norm, **mb)
+
+
+def _check(cfg):
+  if cfg.arch not in ARCHS:
+    raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: {", ".join(ARCHS)}.')
+  if cfg.game not in games.NAMES:
+    raise ConfigError(f'Unknown model.game {cfg.game!r}; valid: {", ".join(games.NAMES)}.')
+  if cfg.penalty not in PENALTIES:
+    raise ConfigError(f'Unknown model.penalty {cfg.penalty!r}; valid: {", ".join(PENALTIES)}.')
+  if cfg.penalty != 'none' and cfg.arch != 'mlp' and cfg.d_norm == 'batch':
+    raise ConfigError(
+        f'model.penalty={cfg.penalty!r} penalises per-example input gradients, which batch '
+        'norm couples across the batch (Gulrajani et al. 2017, sec. 4); set '
+        'model.d_norm=layer or none.'
     )
-  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, dcgan.')
+  if cfg.n_disc < 1 or cfg.unroll_steps < 0 or cfg.clip < 0:
+    raise ConfigError('model.n_disc must be >= 1, model.unroll_steps and model.clip >= 0.')
+  if cfg.unroll_steps and cfg.n_disc != 1:
+    raise ConfigError(
+        'An unrolled GAN takes one D update per step (its first unrolled step); '
+        f'got model.n_disc={cfg.n_disc} with model.unroll_steps={cfg.unroll_steps}.'
+    )
 
 
 def build(config, info) -> Model:
   cfg = config.model
-  if cfg.game not in GAMES:
-    raise ConfigError(f'Unknown model.game {cfg.game!r}; valid: {", ".join(GAMES)}.')
-  d_loss_fn, g_loss_fn = GAMES[cfg.game]
-  gen_net, disc_net = _networks(cfg, info)
+  _check(cfg)
+  game = games.make(cfg.game, cfg.began_gamma, cfg.began_lambda_k)
+  gen_net, disc_net = _generator(cfg, info), _discriminator(cfg, info)
   g_tx, d_tx = optim.make(config.optim.g), optim.make(config.optim.d)
-  n_disc = cfg.n_disc
+  n_disc, unroll = cfg.n_disc, cfg.unroll_steps
+  penalty_points = penalties.POINTS.get(cfg.penalty)
 
   def noise(key, n):
     return sharding.constrain_batch(jax.random.normal(key, (n, cfg.z_dim)))
@@ -69,37 +113,59 @@ def build(config, info) -> Model:
         params,
         {'g': g_tx.init(g_params), 'd': d_tx.init(d_params)},
         batch_stats={'g': g_stats, 'd': d_stats},
+        extra=game.init_extra(),
     )
+
+  def d_objective(d_params, d_stats, real, fake, key, extra):
+    """D's loss (game + penalty) -> (loss, (aux, new batch stats))."""
+    real_out, stats = discriminate(d_params, d_stats, real)
+    fake_out, stats = discriminate(d_params, stats, fake)
+    loss, aux = game.d_loss(real_out, fake_out, extra)
+    if penalty_points is not None:
+      y = penalty_points(key, real, fake)
+      gp, norm = penalties.gradient_penalty(lambda v: discriminate(d_params, d_stats, v)[0], y)
+      loss = loss + cfg.penalty_weight * gp
+      aux = {**aux, 'd/penalty': gp, 'd/penalty_grad_norm': norm}
+    return loss, (aux, stats)
+
+  def d_step(d_params, d_stats, d_opt, real, fake, key, extra):
+    """One optimizer update of D -> (params, stats, opt state, loss, aux, grads)."""
+    (loss, (aux, d_stats)), grads = jax.value_and_grad(d_objective, has_aux=True)(
+        d_params, d_stats, real, fake, key, extra
+    )
+    updates, d_opt = d_tx.update(grads, d_opt, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+    if cfg.clip > 0:  # WGAN (Arjovsky et al. 2017, Algorithm 1): every weight in [-c, c]
+      d_params = jax.tree.map(lambda w: jnp.clip(w, -cfg.clip, cfg.clip), d_params)
+    return d_params, d_stats, d_opt, loss, aux, grads
 
   def d_update(carry, inputs, g_params, g_stats):
     """One discriminator update on a real batch and fresh fakes."""
-    d_params, d_stats, d_opt = carry
+    d_params, d_stats, d_opt, extra = carry
     real, key = inputs
-    fake, _ = generate(g_params, g_stats, noise(key, real.shape[0]))
+    k_z, k_penalty = jax.random.split(key)
+    fake, _ = generate(g_params, g_stats, noise(k_z, real.shape[0]))
     fake = jax.lax.stop_gradient(fake)
+    d_params, d_stats, d_opt, loss, aux, grads = d_step(
+        d_params, d_stats, d_opt, real, fake, k_penalty, extra
+    )
+    extra = game.update_extra(extra, aux)
+    metrics = {'d/loss': loss, 'd/grad_norm': optax.tree.norm(grads), **aux}
+    return (d_params, d_stats, d_opt, extra), metrics
+
+  def g_update(g_params, g_stats, g_opt, d_params, d_stats, real, key, extra):
+    """G's update against the updated D (the plain alternating game)."""
+    k_z = jax.random.split(key)[0]
 
     def loss_fn(p):
-      real_logits, stats = discriminate(p, d_stats, real)
-      fake_logits, stats = discriminate(p, stats, fake)
-      loss, aux = d_loss_fn(real_logits, fake_logits)
+      fake, stats = generate(p, g_stats, noise(k_z, real.shape[0]))
+      out, _ = discriminate(d_params, d_stats, fake)  # D's stats are not updated by G's step
+      loss, aux = game.g_loss(out, extra)
       return loss, (aux, stats)
 
-    (loss, (aux, d_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_params)
-    updates, d_opt = d_tx.update(grads, d_opt, d_params)
-    d_params = optax.apply_updates(d_params, updates)
-    return (d_params, d_stats, d_opt), {
-        'd/loss': loss,
-        'd/grad_norm': optax.tree.norm(grads),
-        **aux,
-    }
+    return _apply_g(loss_fn, g_params, g_opt)
 
-  def g_update(g_params, g_stats, g_opt, d_params, d_stats, key, n):
-    def loss_fn(p):
-      fake, stats = generate(p, g_stats, noise(key, n))
-      logits, _ = discriminate(d_params, d_stats, fake)  # D's stats are not updated here
-      loss, aux = g_loss_fn(logits)
-      return loss, (aux, stats)
-
+  def _apply_g(loss_fn, g_params, g_opt):
     (loss, (aux, g_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(g_params)
     updates, g_opt = g_tx.update(grads, g_opt, g_params)
     return (
@@ -109,30 +175,68 @@ def build(config, info) -> Model:
         {'g/loss': loss, 'g/grad_norm': optax.tree.norm(grads), **aux},
     )
 
+  def unrolled_step(state, real, key):
+    """Metz et al. 2017, eq. 5-7: G minimises f_K = g_loss(D_K(G(z))) - L_D,real(D_K)
+    where D_K is D after K updates on this real batch and these fakes (the
+    real-data term depends on G through D_K). D's own update is D_1."""
+    g_stats, extra = state.batch_stats['g'], state.extra
+    d0 = (state.params['d'], state.batch_stats['d'], state.opt_state['d'])
+    k_z, k_penalty = jax.random.split(key)
+
+    def loss_fn(p):
+      fake, stats = generate(p, g_stats, noise(k_z, real.shape[0]))
+      d1 = d_step(*d0, real, fake, k_penalty, extra)
+      d1_metrics = {'d/loss': d1[3], 'd/grad_norm': optax.tree.norm(d1[5]), **d1[4]}
+      first = jax.lax.stop_gradient((d1[:3], d1_metrics))
+
+      def body(d, _):
+        return d_step(*d, real, fake, k_penalty, extra)[:3], None
+
+      dp, ds, _ = jax.lax.scan(body, d1[:3], None, length=unroll - 1)[0]
+      real_out, _ = discriminate(dp, ds, real)
+      fake_out, _ = discriminate(dp, ds, fake)
+      loss, aux = game.g_loss(fake_out, extra)
+      _, d_aux = game.d_loss(real_out, fake_out, extra)
+      loss = loss - d_aux['d/loss_real']
+      return loss, ({**aux, 'first': first}, stats)
+
+    g_params, g_stats, g_opt, g_metrics = _apply_g(loss_fn, state.params['g'], state.opt_state['g'])
+    (d_params, d_stats, d_opt), d_metrics = g_metrics.pop('first')
+    extra = game.update_extra(extra, d_metrics)
+    return (g_params, g_stats, g_opt), (d_params, d_stats, d_opt, extra), d_metrics, g_metrics
+
   def train_step(state, batch, key):
-    reals = batch['x'] if n_disc > 1 else batch['x'][None]
-    d_keys = jax.random.split(jax.random.fold_in(key, 0), n_disc)
-    g_params, g_stats = state.params['g'], state.batch_stats['g']
-    carry = (state.params['d'], state.batch_stats['d'], state.opt_state['d'])
-    (d_params, d_stats, d_opt), d_metrics = jax.lax.scan(
-        lambda c, i: d_update(c, i, g_params, g_stats), carry, (reals, d_keys)
-    )
-    g_params, g_stats, g_opt, g_metrics = g_update(
-        g_params,
-        g_stats,
-        state.opt_state['g'],
-        d_params,
-        d_stats,
-        jax.random.fold_in(key, 1),
-        reals.shape[1],
-    )
+    if unroll:
+      (g_params, g_stats, g_opt), (d_params, d_stats, d_opt, extra), d_metrics, g_metrics = (
+          unrolled_step(state, batch['x'], key)
+      )
+    else:
+      reals = batch['x'] if n_disc > 1 else batch['x'][None]
+      d_keys = jax.random.split(jax.random.fold_in(key, 0), n_disc)
+      g_params, g_stats = state.params['g'], state.batch_stats['g']
+      carry = (state.params['d'], state.batch_stats['d'], state.opt_state['d'], state.extra)
+      (d_params, d_stats, d_opt, extra), d_metrics = jax.lax.scan(
+          lambda c, i: d_update(c, i, g_params, g_stats), carry, (reals, d_keys)
+      )
+      # D metrics are averaged over the n_disc updates of this step.
+      d_metrics = jax.tree.map(jnp.mean, d_metrics)
+      g_params, g_stats, g_opt, g_metrics = g_update(
+          g_params,
+          g_stats,
+          state.opt_state['g'],
+          d_params,
+          d_stats,
+          reals[-1],
+          jax.random.fold_in(key, 1),
+          extra,
+      )
     new = state.replace(
         params={'g': g_params, 'd': d_params},
         batch_stats={'g': g_stats, 'd': d_stats},
         opt_state={'g': g_opt, 'd': d_opt},
+        extra=extra,
     )
-    # D metrics are averaged over the n_disc updates of this step.
-    return new, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+    return new, {**d_metrics, **g_metrics}
 
   def sample(state, key, n):
     # Batch norm uses the statistics of the sampled batch, as in DCGAN's code.
@@ -141,24 +245,23 @@ def build(config, info) -> Model:
 
   sample_jit = jax.jit(sample, static_argnums=2)
 
+  @jax.jit
+  def d_out(state, x):
+    return discriminate(state.params['d'], state.batch_stats['d'], x)[0]
+
   def evaluate(state, batches, key):
     n = config.eval.num_samples
     if info.kind == 'points':
       m = toy2d.MIXTURES[config.data.name]
       return mixture.coverage(np.asarray(sample_jit(state, key, n)), m.centres, m.std)
-    # Images: the discriminator's view until sample-quality metrics land (gen/eval).
-    fake = sample_jit(state, key, config.eval.batch_size)
-    fake_logits, _ = discriminate(state.params['d'], state.batch_stats['d'], fake)
-    real_probs = [
-        jax.nn.sigmoid(
-            discriminate(state.params['d'], state.batch_stats['d'], jnp.asarray(b['x']))[0][:v]
-        )
-        for b, v in batches
-    ]
-    return {
-        'd/real_prob_test': float(jnp.mean(jnp.concatenate(real_probs))),
-        'd/fake_prob': float(jnp.mean(jax.nn.sigmoid(fake_logits))),
-    }
+    # Images: D's mean output on held-out data and on fakes (probabilities for
+    # the cross-entropy games); sample quality comes from gen/eval.
+    fake = d_out(state, sample_jit(state, key, config.eval.batch_size))
+    real = jnp.concatenate([d_out(state, jnp.asarray(b['x']))[:v] for b, v in batches])
+    if cfg.game in ('mm', 'ns', 'ml'):
+      real, fake = jax.nn.sigmoid(real), jax.nn.sigmoid(fake)
+      return {'d/real_prob_test': float(real.mean()), 'd/fake_prob': float(fake.mean())}
+    return {'d/real_out_test': float(real.mean()), 'd/fake_out': float(fake.mean())}
 
   return Model(
       init=init,

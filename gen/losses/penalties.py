@@ -1,0 +1,52 @@
+"""Penalties on the discriminator's input gradient.
+
+Both are E (||grad_y D(y)||_2 - 1)^2 with the norm over all non-batch axes of
+one example; they differ in where y is drawn. The penalty is per example, so D
+must not mix examples (no batch norm: Gulrajani et al. 2017, sec. 4).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def gradient_norms(d_fn, y):
+  """||grad_y D(y_i)||_2 per example; d_fn maps a batch to per-example outputs.
+
+  D is per-example, so the gradient of sum_i D(y_i) w.r.t. y_i is that of D(y_i).
+  """
+  grads = jax.grad(lambda v: jnp.sum(d_fn(v)))(y)
+  return jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1))
+
+
+def gradient_penalty(d_fn, y, target: float = 1.0):
+  """(E (||grad D(y)||_2 - target)^2, mean norm)."""
+  norms = gradient_norms(d_fn, y)
+  return jnp.mean((norms - target) ** 2), jnp.mean(norms)
+
+
+def _per_example(key, x):
+  return jax.random.uniform(key, (x.shape[0],) + (1,) * (x.ndim - 1), x.dtype)
+
+
+def wgan_gp_points(key, real, fake):
+  """y = u x + (1 - u) G(z), u ~ U[0, 1] per example (Gulrajani et al. 2017, Algorithm 1)."""
+  u = _per_example(key, real)
+  return u * real + (1.0 - u) * fake
+
+
+def dragan_points(key, real, fake=None):
+  """Points around the data: x + alpha * delta (Kodali et al. 2017, sec. 4 / eq. 4).
+
+  The paper writes delta ~ N(0, cI); its reference code (and Lucic et al.'s
+  compare_gan) draws delta = 0.5 * std(x) * U[0, 1) per coordinate, std over
+  the whole batch, and alpha ~ U[0, 1] per example. We follow the code.
+  """
+  del fake
+  k_delta, k_alpha = jax.random.split(key)
+  delta = 0.5 * jnp.std(real) * jax.random.uniform(k_delta, real.shape, real.dtype)
+  return real + _per_example(k_alpha, real) * delta
+
+
+POINTS = {'wgan_gp': wgan_gp_points, 'dragan': dragan_points}

@@ -1,0 +1,197 @@
+r"""Mode-collapse benchmark on 2D mixtures (Metz et al. 2017, Figure 1;
+Srivastava et al. 2017, VEEGAN, Table 1).
+
+Trains every method on ring8 and grid25 under one budget (the same number of
+generator steps and batch size for all; each game keeps its own n_disc and
+optimizer from its config), for several seeds, then evaluates the last
+checkpoint with gen.eval.mixture.coverage (2,500 samples) and writes:
+
+  OUT/table.md               modes_covered, hq_fraction, mode_kl: mean +- std over seeds,
+                             and wall-clock / CPU minutes per run
+  OUT/results.json           every run's numbers
+  OUT/<dataset>_samples.png  samples over training, one row per method (seed 0)
+
+  python -m gen.study.mode_collapse --out=runs/mode_collapse
+  python -m gen.study.mode_collapse --out=runs/mode_collapse \
+      --methods=ns_gan,unrolled_gan --datasets=ring8 --seeds=0,1,2
+
+Each run lives in OUT/runs/<method>_<dataset>_s<seed>; a finished run is not
+trained again, so the command can be stopped and re-run to complete the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+from absl import app, flags, logging
+
+from gen import cli
+from gen.data import toy2d
+from gen.eval import run as eval_run
+from gen.train import checkpoint as ckpt_lib
+from gen.viz import points as viz_points
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+METHODS = (
+    'ns_gan',
+    'mm_gan',
+    'ml_gan',
+    'lsgan',
+    'wgan',
+    'wgan_gp',
+    'dragan',
+    'began',
+    'unrolled_gan',
+)
+
+_OUT = flags.DEFINE_string('out', None, 'Output directory.')
+_METHODS = flags.DEFINE_list('methods', list(METHODS), 'Config names under configs/.')
+_DATASETS = flags.DEFINE_list('datasets', ['ring8', 'grid25'], 'ring8 and/or grid25.')
+_SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
+_STEPS = flags.DEFINE_integer('num_steps', 25_000, 'Generator steps per run (the budget).')
+_SNAPSHOTS = flags.DEFINE_integer('snapshots', 5, 'Checkpoints shown over training.')
+SUMMARY = ('modes_covered', 'hq_fraction', 'mode_kl')
+
+
+def _cpu_seconds_of_children() -> float:
+  r = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return r.ru_utime + r.ru_stime
+
+
+def train_one(method: str, dataset: str, seed: int, num_steps: int, snapshots: int, workdir: str):
+  """Trains one run in its own process (so its CPU time is its own); returns times."""
+  every = max(1, num_steps // snapshots)
+  args = [
+      f'--config={ROOT}/configs/{method}.py:{dataset}',
+      f'--workdir={workdir}',
+      f'--config.seed={seed}',
+      f'--config.train.num_steps={num_steps}',
+      f'--config.train.checkpoint_every={every}',
+      f'--config.train.max_to_keep={snapshots + 1}',
+      f'--config.train.log_every={every}',
+      f'--config.train.sample_every={num_steps}',
+  ]
+  cpu0, t0 = _cpu_seconds_of_children(), time.time()
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True
+  )
+  if proc.returncode != 0:
+    raise RuntimeError(f'{method} on {dataset}, seed {seed} failed:\n{proc.stderr[-3000:]}')
+  return {'wall_s': time.time() - t0, 'cpu_s': _cpu_seconds_of_children() - cpu0}
+
+
+def snapshots_of(workdir: str, n: int = 2500) -> tuple[list[int], list[np.ndarray]]:
+  """Samples (n points) from every kept checkpoint, with a fixed key."""
+  ckpt = ckpt_lib.Checkpointer(workdir)
+  try:
+    steps = sorted(ckpt.steps())
+  finally:
+    ckpt.close()
+  samples = []
+  for step in steps:
+    _, _, model, state, _ = eval_run.load_run(workdir, step)
+    samples.append(np.asarray(model.sample(state, jax.random.PRNGKey(0), n)))
+  return steps, samples
+
+
+def run_one(method, dataset, seed, out, num_steps, snapshots) -> dict:
+  workdir = os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}')
+  record_path = os.path.join(workdir, 'benchmark.json')
+  if os.path.exists(record_path):
+    with open(record_path) as f:
+      record = json.load(f)
+    if record['num_steps'] == num_steps:
+      return record
+  logging.info('Training %s on %s, seed %d', method, dataset, seed)
+  times = train_one(method, dataset, seed, num_steps, snapshots, workdir)
+  metrics = eval_run.run(workdir)['metrics']
+  steps, samples = snapshots_of(workdir)
+  np.savez(os.path.join(workdir, 'snapshots.npz'), steps=np.array(steps), samples=np.stack(samples))
+  record = dict(
+      method=method, dataset=dataset, seed=seed, num_steps=num_steps, **times, metrics=metrics
+  )
+  with open(record_path, 'w') as f:
+    json.dump(record, f, indent=2)
+  logging.info('%s', record)
+  return record
+
+
+def _mean_std(values) -> str:
+  values = [v for v in values if v is not None]
+  if not values:
+    return 'n/a'
+  return f'{np.mean(values):.3g} ± {np.std(values):.2g}'
+
+
+def table(records: list[dict], methods, datasets) -> str:
+  lines = [
+      '| method | data | seeds | modes covered | hq fraction | mode KL | wall min/run | CPU min/run |',
+      '|---|---|---|---|---|---|---|---|',
+  ]
+  for dataset in datasets:
+    for method in methods:
+      rs = [r for r in records if r['method'] == method and r['dataset'] == dataset]
+      if not rs:
+        continue
+      cells = [_mean_std([r['metrics'][k] for r in rs]) for k in SUMMARY]
+      per_seed = '/'.join(str(r['metrics']['modes_covered']) for r in rs)
+      lines.append(
+          f'| {method} | {dataset} | {len(rs)} | {cells[0]} ({per_seed}) | {cells[1]} | '
+          f'{cells[2]} | {np.mean([r["wall_s"] for r in rs]) / 60:.1f} | '
+          f'{np.mean([r["cpu_s"] for r in rs]) / 60:.1f} |'
+      )
+  return '\n'.join(lines) + '\n'
+
+
+def figure(out: str, dataset: str, methods, seed: int) -> str | None:
+  rows, labels, cols = [], [], None
+  for method in methods:
+    path = os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}', 'snapshots.npz')
+    if not os.path.exists(path):
+      continue
+    snap = np.load(path)
+    rows.append(list(snap['samples']))
+    labels.append(method)
+    cols = cols or [f'step {s}' for s in snap['steps']]
+  if not rows:
+    return None
+  width = min(len(r) for r in rows)
+  png = os.path.join(out, f'{dataset}_samples.png')
+  viz_points.save_scatter_grid(
+      [r[:width] for r in rows], png, toy2d.MIXTURES[dataset].centres, labels, cols[:width]
+  )
+  return png
+
+
+def main(argv):
+  del argv
+  cli.quiet_library_logs()
+  out = _OUT.value
+  os.makedirs(out, exist_ok=True)
+  unknown = [m for m in _METHODS.value if not os.path.exists(f'{ROOT}/configs/{m}.py')]
+  if unknown or not set(_DATASETS.value) <= set(toy2d.MIXTURES):
+    sys.exit(f'error: unknown methods {unknown} or datasets {_DATASETS.value}')
+  records = []
+  for dataset in _DATASETS.value:
+    for method in _METHODS.value:
+      for seed in map(int, _SEEDS.value):
+        records.append(run_one(method, dataset, seed, out, _STEPS.value, _SNAPSHOTS.value))
+        with open(os.path.join(out, 'results.json'), 'w') as f:
+          json.dump(records, f, indent=2)
+        with open(os.path.join(out, 'table.md'), 'w') as f:
+          f.write(table(records, _METHODS.value, _DATASETS.value))
+  for dataset in _DATASETS.value:
+    figure(out, dataset, _METHODS.value, int(_SEEDS.value[0]))
+  print(table(records, _METHODS.value, _DATASETS.value))
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['out'])
+  app.run(main)
