@@ -190,3 +190,32 @@ def test_unknown_game_and_penalty_are_config_errors():
     config_lib.override(config, key, value)
     with pytest.raises(ConfigError, match=key.split('.')[1]):
       loop.setup(config)
+
+
+@pytest.mark.parametrize(
+    'spec, overrides',
+    [
+        ('configs/ns_gan.py:smoke', {'model.minibatch': 'features'}),
+        ('configs/ns_gan.py:smoke', {'model.minibatch': 'stddev'}),
+        ('configs/ns_gan.py:mnist', {'data.name': 'digits', 'model.arch': 'infogan'}),
+        ('configs/ns_gan.py:mnist', {'data.name': 'digits', 'model.minibatch': 'features'}),
+        ('configs/began.py:mnist', {'data.name': 'digits', 'model.features': 8}),
+        ('configs/wgan_gp.py:mnist', {'data.name': 'digits', 'model.features': 8}),
+        ('configs/unrolled_gan.py:mnist', {'data.name': 'digits', 'model.features': 8}),
+    ],
+)
+def test_image_and_minibatch_variants_take_finite_steps(spec, overrides):
+  overrides = {'train.batch_size': 16, 'model.unroll_steps': 2, **overrides}
+  if 'unrolled' not in spec:
+    overrides.pop('model.unroll_steps')
+  _, model, batch = _setup(spec, **overrides)
+  state = model.init(jax.random.PRNGKey(0), batch)
+  step = jax.jit(model.train_step)
+  new = state
+  for i in range(2):
+    new, metrics = step(new, batch, jax.random.PRNGKey(i))
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+  changed = jax.tree.map(lambda a, b: not np.array_equal(a, b), state.params, new.params)
+  assert any(jax.tree.leaves(changed['g'])) and any(jax.tree.leaves(changed['d']))
+  x = model.sample(new, jax.random.PRNGKey(9), 4)
+  assert x.shape == (4,) + tuple(batch['x'].shape[-3:] if batch['x'].ndim > 2 else (2,))
