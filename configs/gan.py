@@ -1,15 +1,20 @@
-r"""Non-saturating GAN (Goodfellow et al. 2014), the platform's two-player proof.
+r"""The GAN: every key of the model, and the presets every game shares.
 
-The embedded default: 8 Gaussians on a ring, a few minutes on a 2-core CPU:
+Each game has its own file (mm_gan.py, ns_gan.py, ..., unrolled_gan.py) that
+takes these presets and sets its paper's loss, penalty and optimizer; this file
+on its own is the non-saturating GAN (Goodfellow et al. 2014), with any key
+open to the command line:
   python train.py --config=configs/gan.py:ring8 --workdir=runs/gan_ring8
   python eval.py --workdir=runs/gan_ring8    # hq_fraction, modes_covered, mode_kl
 
 Presets:
   ring8, grid25  MLPs (two hidden layers of 128 ReLU units, 256-d noise, after
                  Metz et al. 2017), batch 512, Adam (b1 0.5) with G 1e-3 and
-                 D 1e-4 as Metz et al., 25k steps.
-  mnist          DCGAN networks at 28 px (Radford et al. 2016), batch 64,
-                 Adam 2e-4, b1 0.5; samples in samples/.
+                 D 1e-4 as Metz et al., 25k steps; samples from an EMA of G's
+                 weights (decay 0.999; Yazici et al. 2019), for every game.
+  mnist, fashion_mnist
+                 DCGAN networks at 28 px (Radford et al. 2016), batch 64,
+                 Adam 2e-4, b1 0.5, no EMA; samples in samples/.
   digits         DCGAN networks at 8 px on scikit-learn's digits (built in).
   smoke          ring8, a few seconds.
 Measured results: docs/RESULTS.md.
@@ -52,6 +57,7 @@ def ring8():
       checkpoint_every=5_000,
       sample_every=2_000,
       num_samples=2500,
+      ema_decay=0.999,
   )
   return c
 
@@ -74,6 +80,7 @@ def mnist():
       checkpoint_every=1_000,
       sample_every=500,
       num_samples=64,
+      ema_decay=0.0,
   )
   c.eval.batch_size = 500
   return c

@@ -4,7 +4,8 @@
   angle 2*pi*k/8), std 0.02 (Metz et al. 2017, "Unrolled Generative
   Adversarial Networks").
 - ``grid25``: a 5x5 grid of Gaussians with centres {-4, -2, 0, 2, 4}^2,
-  std 0.02 (Srivastava et al. 2017, "VEEGAN").
+  variance 0.0025, i.e. std 0.05 (Srivastava et al. 2017, "VEEGAN", and
+  PacGAN, Lin et al. 2018, which reuses it).
 
 Both mixtures have equal weights. As datasets, each split is a fixed sample
 drawn with a fixed seed (``SPLITS``); the label of a point is the index of
@@ -45,7 +46,7 @@ def _grid_centres(side: int, spacing: float) -> np.ndarray:
 
 MIXTURES: dict[str, Mixture] = {
     'ring8': Mixture(centres=_ring_centres(8, radius=2.0), std=0.02),
-    'grid25': Mixture(centres=_grid_centres(5, spacing=2.0), std=0.02),
+    'grid25': Mixture(centres=_grid_centres(5, spacing=2.0), std=0.05),
 }
 
 
