@@ -9,6 +9,7 @@ from absl import flags
 
 from gen import config as config_lib
 from gen.data import sources
+from gen.eval import features
 from gen.train import checkpoint
 from gen.train import loop
 
@@ -20,6 +21,7 @@ USER_ERRORS = (
     sources.DatasetCorruptError,
     checkpoint.CheckpointError,
     loop.NonFiniteError,
+    features.FeatureError,
 )
 
 _OVERRIDES: list[tuple[str, str]] = []
