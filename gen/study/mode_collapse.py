@@ -16,7 +16,8 @@ checkpoint with gen.eval.mixture.coverage (2,500 samples) and writes:
       --methods=ns_gan,unrolled_gan --datasets=ring8 --seeds=0,1,2
 
 Each run lives in OUT/runs/<method>_<dataset>_s<seed>; a finished run is not
-trained again, so the command can be stopped and re-run to complete the table.
+trained again, so the command can be stopped and re-run to complete the table
+(--report_only writes the table and figures from the finished runs alone).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ _DATASETS = flags.DEFINE_list('datasets', ['ring8', 'grid25'], 'ring8 and/or gri
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 _STEPS = flags.DEFINE_integer('num_steps', 25_000, 'Generator steps per run (the budget).')
 _SNAPSHOTS = flags.DEFINE_integer('snapshots', 5, 'Checkpoints shown over training.')
+_REPORT_ONLY = flags.DEFINE_bool(
+    'report_only', False, 'Write the table and figures from finished runs; train nothing.'
+)
 SUMMARY = ('modes_covered', 'hq_fraction', 'mode_kl')
 
 
@@ -101,7 +105,9 @@ def snapshots_of(workdir: str, n: int = 2500) -> tuple[list[int], list[np.ndarra
   return steps, samples
 
 
-def run_one(method, dataset, seed, out, num_steps, snapshots) -> dict:
+def run_one(method, dataset, seed, out, num_steps, snapshots, train=True) -> dict | None:
+  """The run's record; trains and evaluates it first unless it is finished (or
+  returns None for an unfinished run when train is False)."""
   workdir = os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}')
   record_path = os.path.join(workdir, 'benchmark.json')
   if os.path.exists(record_path):
@@ -109,6 +115,8 @@ def run_one(method, dataset, seed, out, num_steps, snapshots) -> dict:
       record = json.load(f)
     if record['num_steps'] == num_steps:
       return record
+  if not train:
+    return None
   logging.info('Training %s on %s, seed %d', method, dataset, seed)
   times = train_one(method, dataset, seed, num_steps, snapshots, workdir)
   metrics = eval_run.run(workdir)['metrics']
@@ -132,7 +140,8 @@ def _mean_std(values) -> str:
 
 def table(records: list[dict], methods, datasets) -> str:
   lines = [
-      '| method | data | seeds | modes covered | hq fraction | mode KL | wall min/run | CPU min/run |',
+      '| method | data | seeds | modes covered | hq fraction | mode KL | wall min/run '
+      '| CPU min/run |',
       '|---|---|---|---|---|---|---|---|',
   ]
   for dataset in datasets:
@@ -182,7 +191,12 @@ def main(argv):
   for dataset in _DATASETS.value:
     for method in _METHODS.value:
       for seed in map(int, _SEEDS.value):
-        records.append(run_one(method, dataset, seed, out, _STEPS.value, _SNAPSHOTS.value))
+        record = run_one(
+            method, dataset, seed, out, _STEPS.value, _SNAPSHOTS.value, not _REPORT_ONLY.value
+        )
+        if record is None:
+          continue
+        records.append(record)
         with open(os.path.join(out, 'results.json'), 'w') as f:
           json.dump(records, f, indent=2)
         with open(os.path.join(out, 'table.md'), 'w') as f:
