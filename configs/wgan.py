@@ -23,7 +23,7 @@ gan = config_lib.sibling(__file__, 'gan')
 def _game(c, preset):
   c.model.update(game='wasserstein', clip=0.01, n_disc=5)
   rms = dict(name='rmsprop', lr=5e-5, decay=0.99)
-  c.optim = dict(g=rms, d=rms)
+  c.optim = dict(g=dict(rms), d=dict(rms))  # separate dicts: one override per player
 
 
 def get_config(arg=None):

@@ -77,3 +77,13 @@ def test_smoke_trains_resumes_and_evaluates(tmp_path, game):
   run_cli('eval.py', f'--workdir={tmp_path / "split"}')
   result = json.loads((tmp_path / 'split' / 'eval' / 'step_20.json').read_text())
   assert result['metrics']['num_samples'] == 500 and 0 <= result['metrics']['hq_fraction'] <= 1
+
+
+@pytest.mark.parametrize('game', GAMES)
+def test_overriding_one_players_optimizer_leaves_the_other(game):
+  # Both players built from one dict would alias: --config.optim.g.lr would move D's too.
+  for preset in PRESETS:
+    c = config_lib.load(f'{ROOT}/configs/{game}.py:{preset}')
+    d_lr = c.optim.d.lr
+    config_lib.override(c, 'optim.g.lr', '0.123')
+    assert c.optim.g.lr == 0.123 and c.optim.d.lr == d_lr
