@@ -9,7 +9,9 @@ import jax
 import numpy as np
 
 from conftest import ROOT, run_cli
+from gen import config as config_lib
 from gen.eval import run as eval_run
+from gen.train import loop
 
 
 def _train_args(workdir, spec: str, overrides, flags=()) -> list[str]:
@@ -61,3 +63,13 @@ def losses(workdir) -> dict[int, dict]:
 def steps(workdir) -> list[int]:
   d = os.path.join(workdir, 'checkpoints')
   return sorted(int(s) for s in os.listdir(d) if s.isdigit()) if os.path.isdir(d) else []
+
+
+def setup_model(spec: str, **overrides):
+  """(config, model, example batch) of `spec` with `key=value` overrides, in process."""
+  config = config_lib.load(f'{ROOT}/{spec}')
+  for key, value in overrides.items():
+    config_lib.override(config, key, str(value))
+  _, model, _ = loop.setup(config)
+  batch = jax.tree.map(jax.numpy.asarray, loop.example_batch(config, model))
+  return config, model, batch

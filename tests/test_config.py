@@ -63,7 +63,8 @@ def test_bad_value_type_is_rejected():
 
 def test_unknown_preset_lists_valid_ones():
   with pytest.raises(
-      config_lib.ConfigError, match=r"Unknown preset 'rign8'.*digits, fashion_mnist, grid25, mnist, ring8, smoke"
+      config_lib.ConfigError,
+      match=r"Unknown preset 'rign8'.*digits, fashion_mnist, grid25, mnist, ring8, smoke",
   ):
     _load('configs/gan.py:rign8')
 

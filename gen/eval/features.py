@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gen.eval import classifier as classifier_lib
+from gen.eval import provenance
 
 INCEPTION_NAME = 'inception:fid'
 INCEPTION_RESIZE = (
@@ -129,7 +130,7 @@ def from_inception(weights_path: str | None = None, batch_size: int = 200) -> Fe
     path = inception.resolve_weights_path(weights_path)
   except FileNotFoundError as e:
     raise FeatureError(str(e)) from None
-  digest = inception.sha256(path)
+  digest = provenance.sha256_file(path)
 
   def fn(images):
     out = inception.fid_features(images, path, batch_size)

@@ -30,7 +30,6 @@ silently use TF32 and shift the features.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import warnings
 
@@ -41,7 +40,7 @@ import numpy as np
 from flax import traverse_util
 from jax import lax
 
-from gen.eval import torch_pickle
+from gen.eval import provenance, torch_pickle
 from gen.train import sharding
 
 WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
@@ -324,13 +323,7 @@ def params_from_state_dict(state_dict: dict[str, np.ndarray]) -> dict:
   return {c: traverse_util.unflatten_dict(f) for c, f in flat.items()}
 
 
-def sha256(path) -> str:
-  """Hex SHA-256 of a file, for provenance records."""
-  h = hashlib.sha256()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      h.update(block)
-  return h.hexdigest()
+sha256 = provenance.sha256_file  # hex SHA-256 of a file, for provenance records
 
 
 _HOW_TO_GET = (

@@ -10,18 +10,9 @@ import pytest
 import runs
 from conftest import ROOT, run_cli
 from gen import config as config_lib
+from gen.study import mode_collapse
 
-GAMES = [
-    'mm_gan',
-    'ns_gan',
-    'ml_gan',
-    'lsgan',
-    'wgan',
-    'wgan_gp',
-    'dragan',
-    'began',
-    'unrolled_gan',
-]
+GAMES = mode_collapse.METHODS  # every game has a config
 PRESETS = ['ring8', 'grid25', 'mnist', 'fashion_mnist', 'smoke']
 
 

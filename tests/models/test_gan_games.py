@@ -6,19 +6,13 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+import runs
 from gen import config as config_lib
 from gen.config import ConfigError
 from gen.models.gan import networks
 from gen.train import loop
 
-
-def _setup(spec, **overrides):
-  config = config_lib.load(f'{ROOT}/{spec}')
-  for key, value in overrides.items():
-    config_lib.override(config, key, str(value))
-  _, model, _ = loop.setup(config)
-  batch = jax.tree.map(jnp.asarray, loop.example_batch(config, model))
-  return config, model, batch
+_setup = runs.setup_model
 
 
 # Tiny unrolled GAN; G by SGD with lr 1, so G's update is minus its gradient.

@@ -5,19 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from conftest import ROOT
-from gen import config as config_lib
-from gen.train import loop
+import runs
 from gen.train import step as step_lib
 
-
-def _setup(spec, **overrides):
-  config = config_lib.load(f'{ROOT}/{spec}')
-  for key, value in overrides.items():
-    config_lib.override(config, key, str(value))
-  _, model, _ = loop.setup(config)
-  batch = jax.tree.map(jnp.asarray, loop.example_batch(config, model))
-  return config, model, batch
+_setup = runs.setup_model
 
 
 def _adam_count(opt_state):
