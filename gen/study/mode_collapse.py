@@ -14,10 +14,18 @@ checkpoint with gen.eval.mixture.coverage (2,500 samples) and writes:
   python -m gen.study.mode_collapse --out=runs/mode_collapse
   python -m gen.study.mode_collapse --out=runs/mode_collapse \
       --methods=ns_gan,unrolled_gan --datasets=ring8 --seeds=0,1,2
+  # the same override for every run (recorded with each run):
+  python -m gen.study.mode_collapse --out=runs/unrolled_k10 \
+      --methods=unrolled_gan --set=model.unroll_steps=10
 
 Each run lives in OUT/runs/<method>_<dataset>_s<seed>; a finished run is not
 trained again, so the command can be stopped and re-run to complete the table
 (--report_only writes the table and figures from the finished runs alone).
+
+A run that fails (e.g. train.py's non-finite guard stops it) is recorded with
+its error and counted in the table's `failed` column; the benchmark goes on
+with the next run. Runs are deterministic, so a failed run is not retried:
+delete its directory to train it again.
 """
 
 from __future__ import annotations
@@ -58,6 +66,9 @@ _DATASETS = flags.DEFINE_list('datasets', ['ring8', 'grid25'], 'ring8 and/or gri
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 _STEPS = flags.DEFINE_integer('num_steps', 25_000, 'Generator steps per run (the budget).')
 _SNAPSHOTS = flags.DEFINE_integer('snapshots', 5, 'Checkpoints shown over training.')
+_SET = flags.DEFINE_multi_string(
+    'set', [], 'A config override KEY=VALUE given to every run as --config.KEY=VALUE.'
+)
 _REPORT_ONLY = flags.DEFINE_bool(
     'report_only', False, 'Write the table and figures from finished runs; train nothing.'
 )
@@ -69,7 +80,13 @@ def _cpu_seconds_of_children() -> float:
   return r.ru_utime + r.ru_stime
 
 
-def train_one(method: str, dataset: str, seed: int, num_steps: int, snapshots: int, workdir: str):
+class RunFailed(RuntimeError):
+  """train.py exited with an error; the message is the end of its stderr."""
+
+
+def train_one(
+    method: str, dataset: str, seed: int, num_steps: int, snapshots: int, workdir: str, overrides=()
+):
   """Trains one run in its own process (so its CPU time is its own); returns times."""
   every = max(1, num_steps // snapshots)
   args = [
@@ -81,13 +98,16 @@ def train_one(method: str, dataset: str, seed: int, num_steps: int, snapshots: i
       f'--config.train.max_to_keep={snapshots + 1}',
       f'--config.train.log_every={every}',
       f'--config.train.sample_every={num_steps}',
+      *(f'--config.{o}' for o in overrides),
   ]
   cpu0, t0 = _cpu_seconds_of_children(), time.time()
   proc = subprocess.run(
       [sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True
   )
   if proc.returncode != 0:
-    raise RuntimeError(f'{method} on {dataset}, seed {seed} failed:\n{proc.stderr[-3000:]}')
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith('error:')]
+    raise RunFailed((errors or lines or [f'exit code {proc.returncode}'])[-1])
   return {'wall_s': time.time() - t0, 'cpu_s': _cpu_seconds_of_children() - cpu0}
 
 
@@ -105,7 +125,9 @@ def snapshots_of(workdir: str, n: int = 2500) -> tuple[list[int], list[np.ndarra
   return steps, samples
 
 
-def run_one(method, dataset, seed, out, num_steps, snapshots, train=True) -> dict | None:
+def run_one(
+    method, dataset, seed, out, num_steps, snapshots, train=True, overrides=()
+) -> dict | None:
   """The run's record; trains and evaluates it first unless it is finished (or
   returns None for an unfinished run when train is False)."""
   workdir = os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}')
@@ -113,18 +135,25 @@ def run_one(method, dataset, seed, out, num_steps, snapshots, train=True) -> dic
   if os.path.exists(record_path):
     with open(record_path) as f:
       record = json.load(f)
-    if record['num_steps'] == num_steps:
+    if (record['num_steps'], record.get('overrides', [])) == (num_steps, list(overrides)):
       return record
   if not train:
     return None
   logging.info('Training %s on %s, seed %d', method, dataset, seed)
-  times = train_one(method, dataset, seed, num_steps, snapshots, workdir)
-  metrics = eval_run.run(workdir)['metrics']
-  steps, samples = snapshots_of(workdir)
-  np.savez(os.path.join(workdir, 'snapshots.npz'), steps=np.array(steps), samples=np.stack(samples))
   record = dict(
-      method=method, dataset=dataset, seed=seed, num_steps=num_steps, **times, metrics=metrics
+      method=method, dataset=dataset, seed=seed, num_steps=num_steps, overrides=list(overrides)
   )
+  try:
+    record.update(train_one(method, dataset, seed, num_steps, snapshots, workdir, overrides))
+  except RunFailed as e:
+    logging.warning('%s on %s, seed %d failed: %s', method, dataset, seed, e)
+    record.update(failed=str(e), metrics=None)
+  else:
+    record['metrics'] = eval_run.run(workdir)['metrics']
+    steps, samples = snapshots_of(workdir)
+    np.savez(
+        os.path.join(workdir, 'snapshots.npz'), steps=np.array(steps), samples=np.stack(samples)
+    )
   with open(record_path, 'w') as f:
     json.dump(record, f, indent=2)
   logging.info('%s', record)
@@ -139,23 +168,36 @@ def _mean_std(values) -> str:
 
 
 def table(records: list[dict], methods, datasets) -> str:
+  """Mean +- std over the finished seeds; failed seeds are counted and listed
+  below the table, and left out of the means (they have no final samples)."""
   lines = [
-      '| method | data | seeds | modes covered | hq fraction | mode KL | wall min/run '
-      '| CPU min/run |',
-      '|---|---|---|---|---|---|---|---|',
+      '| method | data | seeds | failed | modes covered | hq fraction | mode KL '
+      '| wall min/run | CPU min/run |',
+      '|---|---|---|---|---|---|---|---|---|',
   ]
+  failures = []
   for dataset in datasets:
     for method in methods:
       rs = [r for r in records if r['method'] == method and r['dataset'] == dataset]
       if not rs:
         continue
-      cells = [_mean_std([r['metrics'][k] for r in rs]) for k in SUMMARY]
-      per_seed = '/'.join(str(r['metrics']['modes_covered']) for r in rs)
-      lines.append(
-          f'| {method} | {dataset} | {len(rs)} | {cells[0]} ({per_seed}) | {cells[1]} | '
-          f'{cells[2]} | {np.mean([r["wall_s"] for r in rs]) / 60:.1f} | '
-          f'{np.mean([r["cpu_s"] for r in rs]) / 60:.1f} |'
+      failures += [r for r in rs if r.get('failed')]
+      ok = [r for r in rs if not r.get('failed')]
+      cells = [_mean_std([r['metrics'][k] for r in ok]) for k in SUMMARY]
+      per_seed = '/'.join(
+          'x' if r.get('failed') else str(r['metrics']['modes_covered']) for r in rs
       )
+      times = [
+          f'{np.mean([r[k] for r in ok]) / 60:.1f}' if ok else 'n/a' for k in ('wall_s', 'cpu_s')
+      ]
+      lines.append(
+          f'| {method} | {dataset} | {len(rs)} | {len(rs) - len(ok)} | {cells[0]} ({per_seed}) '
+          f'| {cells[1]} | {cells[2]} | {times[0]} | {times[1]} |'
+      )
+  if failures:
+    lines.append('')
+    lines.append('Failed runs (x above):')
+    lines += [f'- {r["method"]} {r["dataset"]} seed {r["seed"]}: {r["failed"]}' for r in failures]
   return '\n'.join(lines) + '\n'
 
 
@@ -192,7 +234,14 @@ def main(argv):
     for method in _METHODS.value:
       for seed in map(int, _SEEDS.value):
         record = run_one(
-            method, dataset, seed, out, _STEPS.value, _SNAPSHOTS.value, not _REPORT_ONLY.value
+            method,
+            dataset,
+            seed,
+            out,
+            _STEPS.value,
+            _SNAPSHOTS.value,
+            train=not _REPORT_ONLY.value,
+            overrides=_SET.value,
         )
         if record is None:
           continue

@@ -48,3 +48,31 @@ def test_benchmark_writes_table_figure_and_reuses_finished_runs(tmp_path):
   _benchmark(tmp_path, *args)
   assert snap.stat().st_mtime == mtime
   assert json.loads((tmp_path / 'results.json').read_text()) == records
+
+
+def test_benchmark_records_a_failed_run_and_goes_on(tmp_path):
+  # A D learning rate of 1e30 makes the first update non-finite; train.py's
+  # guard stops that run. The benchmark records the error, carries on with the
+  # next method, and lists the failure under the table.
+  args = [
+      '--methods=ns_gan,lsgan',
+      '--datasets=ring8',
+      '--seeds=0',
+      '--num_steps=20',
+      '--snapshots=2',
+      '--set=optim.d.lr=1e30',
+  ]
+  _benchmark(tmp_path, *args)
+  records = json.loads((tmp_path / 'results.json').read_text())
+  assert [r['method'] for r in records] == ['ns_gan', 'lsgan']
+  for r in records:
+    assert r['metrics'] is None and r['overrides'] == ['optim.d.lr=1e30']
+    assert 'Non-finite' in r['failed'] and 'step 0' in r['failed']
+  table = (tmp_path / 'table.md').read_text()
+  assert '| ns_gan | ring8 | 1 | 1 | n/a (x) |' in table
+  assert '- lsgan ring8 seed 0: error: Non-finite' in table
+  # The failure is final for these settings; other overrides are a new run.
+  record_path = tmp_path / 'runs' / 'ns_gan_ring8_s0' / 'benchmark.json'
+  mtime = record_path.stat().st_mtime
+  _benchmark(tmp_path, *args)
+  assert record_path.stat().st_mtime == mtime
