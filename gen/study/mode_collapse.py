@@ -197,7 +197,11 @@ def table(records: list[dict], methods, datasets) -> str:
   if failures:
     lines.append('')
     lines.append('Failed runs (x above):')
-    lines += [f'- {r["method"]} {r["dataset"]} seed {r["seed"]}: {r["failed"]}' for r in failures]
+    # The error's first clause (what and when); results.json keeps all of it.
+    lines += [
+        f'- {r["method"]} {r["dataset"]} seed {r["seed"]}: {r["failed"].split(";")[0]}'
+        for r in failures
+    ]
   return '\n'.join(lines) + '\n'
 
 
