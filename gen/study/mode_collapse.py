@@ -9,7 +9,8 @@ checkpoint with gen.eval.mixture.coverage (2,500 samples) and writes:
   OUT/table.md               modes_covered, hq_fraction, mode_kl: mean +- std over seeds,
                              and wall-clock / CPU minutes per run
   OUT/results.json           every run's numbers
-  OUT/<dataset>_samples.png  samples over training, one row per method (seed 0)
+  OUT/<dataset>_samples.png  samples over training, one row per method (its first
+                             finished seed)
 
   python -m gen.study.mode_collapse --out=runs/mode_collapse
   python -m gen.study.mode_collapse --out=runs/mode_collapse \
@@ -205,15 +206,22 @@ def table(records: list[dict], methods, datasets) -> str:
   return '\n'.join(lines) + '\n'
 
 
-def figure(out: str, dataset: str, methods, seed: int) -> str | None:
+def figure(out: str, dataset: str, methods, seeds) -> str | None:
+  """Samples over training, one row per method: its first seed that finished
+  (a method whose first seed failed is labelled with the seed shown)."""
   rows, labels, cols = [], [], None
   for method in methods:
-    path = os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}', 'snapshots.npz')
-    if not os.path.exists(path):
+    paths = [
+        (seed, os.path.join(out, 'runs', f'{method}_{dataset}_s{seed}', 'snapshots.npz'))
+        for seed in seeds
+    ]
+    found = [(seed, path) for seed, path in paths if os.path.exists(path)]
+    if not found:
       continue
+    seed, path = found[0]
     snap = np.load(path)
     rows.append(list(snap['samples']))
-    labels.append(method)
+    labels.append(method if seed == seeds[0] else f'{method} (seed {seed})')
     cols = cols or [f'step {s}' for s in snap['steps']]
   if not rows:
     return None
@@ -255,7 +263,7 @@ def main(argv):
         with open(os.path.join(out, 'table.md'), 'w') as f:
           f.write(table(records, _METHODS.value, _DATASETS.value))
   for dataset in _DATASETS.value:
-    figure(out, dataset, _METHODS.value, int(_SEEDS.value[0]))
+    figure(out, dataset, _METHODS.value, [int(seed) for seed in _SEEDS.value])
   print(table(records, _METHODS.value, _DATASETS.value))
 
 
