@@ -106,8 +106,8 @@ def train_one(
       [sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True
   )
   if proc.returncode != 0:
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith('error:')]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith('error:')]
     raise RunFailed((errors or lines or [f'exit code {proc.returncode}'])[-1])
   return {'wall_s': time.time() - t0, 'cpu_s': _cpu_seconds_of_children() - cpu0}
 
