@@ -17,7 +17,20 @@ def gradient_norms(d_fn, y):
   D is per-example, so the gradient of sum_i D(y_i) w.r.t. y_i is that of D(y_i).
   """
   grads = jax.grad(lambda v: jnp.sum(d_fn(v)))(y)
-  return jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1))
+  return safe_norm(grads.reshape(grads.shape[0], -1))
+
+
+def safe_norm(v):
+  """Row-wise ||v||_2 whose gradient is 0, not NaN, where v = 0.
+
+  A ReLU critic has an exactly zero input gradient wherever a whole layer is
+  inactive; d sqrt(s)/ds is infinite at s = 0, so the plain norm makes the
+  penalty's gradient NaN there (it stopped DRAGAN runs on grid25). The value is
+  exact everywhere; only the undefined derivative at 0 is set to 0.
+  """
+  sq = jnp.sum(v**2, axis=-1)
+  positive = sq > 0
+  return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
 
 
 def gradient_penalty(d_fn, y, target: float = 1.0):

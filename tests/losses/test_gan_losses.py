@@ -108,6 +108,23 @@ def test_gradient_penalty_is_differentiable():
   np.testing.assert_allclose(g, 2 * 4 * w / 5, rtol=1e-6)
 
 
+def test_gradient_penalty_gradient_is_finite_where_the_critic_is_flat():
+  # D(y) = relu(<w, y>): at y = (1, 1) the unit is active (norm |w| = 5); at
+  # y = (-1, -1) it is dead, so grad_y D = 0 exactly, the norm is 0 and stays 0
+  # for any nearby w (penalty 1, derivative 0). The plain sqrt gave NaN there.
+  w = jnp.array([3.0, 4.0])
+  y = jnp.array([[1.0, 1.0], [-1.0, -1.0]])
+  pen, g = jax.value_and_grad(
+      lambda w: penalties.gradient_penalty(lambda v: jax.nn.relu(v @ w), y)[0]
+  )(w)
+  assert np.isclose(pen, ((5 - 1) ** 2 + 1) / 2)
+  np.testing.assert_allclose(g, 2 * 4 * w / 5 / 2, rtol=1e-6)
+  np.testing.assert_array_equal(penalties.safe_norm(jnp.zeros((1, 3))), [0.0])
+  np.testing.assert_array_equal(
+      jax.grad(lambda v: penalties.safe_norm(v).sum())(jnp.zeros((1, 3))), 0
+  )
+
+
 def test_wgan_gp_points_interpolate_per_example():
   real = jnp.zeros((64, 2, 2, 1))
   fake = jnp.ones((64, 2, 2, 1))
