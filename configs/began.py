@@ -23,9 +23,8 @@ gan = config_lib.sibling(__file__, 'gan')
 def _game(c, preset):
   c.model.update(game='began', began_gamma=0.5, began_lambda_k=0.001, code_dim=64)
   adam = dict(name='adam', lr=1e-4, b1=0.5, b2=0.999)
-  c.optim = dict(
-      g=dict(adam), d=dict(adam)
-  )  # separate dicts: one player's override must not change the other
+  # Separate dicts: one player's override must not change the other's.
+  c.optim = dict(g=dict(adam), d=dict(adam))
 
 
 def get_config(arg=None):

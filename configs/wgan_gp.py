@@ -22,9 +22,8 @@ def _game(c, preset):
   c.model.update(game='wasserstein', penalty='wgan_gp', penalty_weight=10.0, n_disc=5)
   c.model.d_norm = 'layer'
   adam = dict(name='adam', lr=1e-4, b1=0.0, b2=0.9)
-  c.optim = dict(
-      g=dict(adam), d=dict(adam)
-  )  # separate dicts: one player's override must not change the other
+  # Separate dicts: one player's override must not change the other's.
+  c.optim = dict(g=dict(adam), d=dict(adam))
 
 
 def get_config(arg=None):

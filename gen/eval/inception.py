@@ -323,9 +323,6 @@ def params_from_state_dict(state_dict: dict[str, np.ndarray]) -> dict:
   return {c: traverse_util.unflatten_dict(f) for c, f in flat.items()}
 
 
-sha256 = provenance.sha256_file  # hex SHA-256 of a file, for provenance records
-
-
 _HOW_TO_GET = (
     f'FID / IS / KID need the FID Inception-v3 weights {WEIGHTS_FILE} '
     f'({WEIGHTS_BYTES:,} bytes, SHA-256 {WEIGHTS_SHA256}), the pytorch-fid release asset '
@@ -353,7 +350,7 @@ def resolve_weights_path(flag_value: str | None = None) -> str:
 def _load_variables(path: str, mtime_ns: int, size: int, check_sha256: bool):
   del mtime_ns, size  # cache keys: a rewritten file is read again
   if check_sha256:
-    digest = sha256(path)
+    digest = provenance.sha256_file(path)
     if digest != WEIGHTS_SHA256:
       warnings.warn(
           f'{path} has SHA-256 {digest}, not that of {WEIGHTS_FILE} '

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gen.eval import classifier, features, inception
+from gen.eval import classifier, features, inception, provenance
 
 
 @pytest.fixture(scope='module')
@@ -66,7 +66,7 @@ def test_inception_extractor_maps_pool3_and_unbiased_logits(tmp_path, monkeypatc
   monkeypatch.setattr(inception, 'fid_features', fake_fid_features)
   ex = features.from_inception(str(weights), batch_size=7)
   assert ex.name == 'inception:fid' and ex.input_shape is None
-  assert ex.weights_sha256 == inception.sha256(weights)
+  assert ex.weights_sha256 == provenance.sha256_file(weights)
   assert 'TF1 bilinear' in ex.resize and '299' in ex.resize
   assert ex.provenance()['weights_match_reference'] is False
   out = ex(np.zeros((3, 28, 28, 1), np.uint8))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from gen.eval import inception, torch_pickle
+from gen.eval import inception, provenance, torch_pickle
 
 REFERENCE = Path(__file__).parents[2].parent / 'shared' / 'reference'
 LAYOUT_FILE = REFERENCE / 'fid_inception_state_dict.txt'
@@ -247,7 +247,7 @@ def test_missing_weights_say_how_to_get_them(tmp_path, monkeypatch):
 def test_warns_on_other_weights(weights_file):
   with pytest.warns(UserWarning, match='SHA-256'):
     inception.load_variables(weights_file, check_sha256=True)
-  assert inception.sha256(weights_file) != inception.WEIGHTS_SHA256
+  assert provenance.sha256_file(weights_file) != inception.WEIGHTS_SHA256
 
 
 # -- Preprocessing -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from gen.study import mode_collapse
 
 
 def _benchmark(out, *extra):
@@ -76,3 +77,8 @@ def test_benchmark_records_a_failed_run_and_goes_on(tmp_path):
   mtime = record_path.stat().st_mtime
   _benchmark(tmp_path, *args)
   assert record_path.stat().st_mtime == mtime
+  same = dict(
+      method='ns_gan', dataset='ring8', seed=0, out=str(tmp_path), num_steps=20, snapshots=2
+  )
+  assert mode_collapse.run_one(**same, train=False, overrides=['optim.d.lr=1e30'])['failed']
+  assert mode_collapse.run_one(**same, train=False, overrides=['optim.d.lr=1e-3']) is None
