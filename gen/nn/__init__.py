@@ -1,12 +1,14 @@
 """Layers shared across model families: one implementation each."""
 
 from gen.nn.apply import apply, init_variables
+from gen.nn.conv import Conv
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gen.nn.mlp import MLP
 
 __all__ = [
     'MLP',
+    'Conv',
     'ConvTranspose',
     'MinibatchDiscrimination',
     'MinibatchStdDev',

@@ -38,7 +38,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gen.config import ConfigError
-from gen.nn import MLP, ConvTranspose, MinibatchDiscrimination, MinibatchStdDev
+from gen.nn import MLP, Conv, ConvTranspose, MinibatchDiscrimination, MinibatchStdDev
 
 NORMS = ('batch', 'layer', 'none')
 MINIBATCH = ('none', 'features', 'stddev')
@@ -153,7 +153,7 @@ class DCGANDiscriminator(nn.Module):
     base, n_down = dcgan_plan(self.size)
     for level in range(n_down):
       normed = level > 0 and self.norm != 'none'
-      x = nn.Conv(
+      x = Conv(
           self.features * 2**level,
           (4, 4),
           strides=(2, 2),
@@ -167,7 +167,7 @@ class DCGANDiscriminator(nn.Module):
     if self.minibatch == 'features':
       # Features are flat now; a dense layer is the conv over the whole map.
       return nn.Dense(1)(x)[:, 0]
-    return nn.Conv(1, (base, base), padding='VALID')(x).reshape(x.shape[0])
+    return Conv(1, (base, base), padding='VALID')(x).reshape(x.shape[0])
 
 
 def _infogan_quarter(size: int) -> int:
@@ -227,8 +227,8 @@ class InfoGANDiscriminator(nn.Module):
   def __call__(self, x, train: bool = True):
     bias = self.norm == 'none'  # else the norm's offset plays the bias's part
     conv = {'kernel_size': (4, 4), 'strides': (2, 2), 'padding': ((1, 1), (1, 1))}
-    x = nn.leaky_relu(nn.Conv(64, **conv)(x), self.leak)
-    x = nn.Conv(128, use_bias=bias, **conv)(x)
+    x = nn.leaky_relu(Conv(64, **conv)(x), self.leak)
+    x = Conv(128, use_bias=bias, **conv)(x)
     x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
     x = nn.Dense(1024, use_bias=bias)(x.reshape(x.shape[0], -1))
     x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
@@ -289,13 +289,13 @@ class ConvAutoencoderDiscriminator(nn.Module):
 
     def convs(h, width):
       for _ in range(self.repeat):
-        h = nn.elu(nn.Conv(width, (3, 3))(h))
+        h = nn.elu(Conv(width, (3, 3))(h))
       return h
 
-    h = nn.elu(nn.Conv(self.features, (3, 3))(x))
+    h = nn.elu(Conv(self.features, (3, 3))(x))
     for level in range(n):
       h = convs(h, self.features * (level + 1))
-      h = nn.elu(nn.Conv(self.features * (level + 2), (3, 3), strides=(2, 2))(h))
+      h = nn.elu(Conv(self.features * (level + 2), (3, 3), strides=(2, 2))(h))
     h = convs(h, self.features * (n + 1))
     code = nn.Dense(self.code_dim)(h.reshape(h.shape[0], -1))
 
@@ -303,7 +303,7 @@ class ConvAutoencoderDiscriminator(nn.Module):
     for _ in range(n):
       h = convs(h, self.features)
       h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
-    return nn.Conv(self.channels, (3, 3))(convs(h, self.features))
+    return Conv(self.channels, (3, 3))(convs(h, self.features))
 
   def __call__(self, x, train: bool = True):
     return began_energy(x, self.reconstruct(x, train))

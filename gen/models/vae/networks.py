@@ -7,7 +7,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from gen.nn import MLP, ConvTranspose
+from gen.nn import MLP, Conv, ConvTranspose
 
 
 class MLPEncoder(nn.Module):
@@ -47,7 +47,7 @@ class ConvEncoder(nn.Module):
   @nn.compact
   def __call__(self, x):
     for f in (self.features, 2 * self.features):
-      x = nn.relu(nn.Conv(f, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x))
+      x = nn.relu(Conv(f, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x))
     h = nn.Dense(2 * self.latent_dim)(x.reshape(x.shape[0], -1))
     return jnp.split(h, 2, axis=-1)
 

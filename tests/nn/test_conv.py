@@ -1,0 +1,75 @@
+"""The shared convolution: the canonical-VJP implementation equals lax in values and gradients."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gen.nn import Conv
+from gen.nn import conv as conv_lib
+
+# (height, width, kernel, stride, padding): DCGAN's k4 s2 p1, BEGAN's 3x3 'SAME' (stride 1 and
+# 2), odd sizes the strides leave a remainder of, 1x1 kernels, stride above the kernel,
+# asymmetric padding, and a window over the whole input (DCGAN D's last layer).
+CASES = [
+    (14, 14, (4, 4), (2, 2), ((1, 1), (1, 1))),
+    (9, 7, (3, 3), (1, 1), 'SAME'),
+    (9, 9, (3, 3), (2, 2), 'SAME'),
+    (13, 11, (4, 4), (2, 2), ((1, 1), (1, 1))),
+    (9, 9, (5, 5), (3, 3), ((2, 0), (1, 2))),
+    (8, 8, (1, 1), (1, 1), 'VALID'),
+    (8, 8, (1, 1), (2, 2), 'VALID'),
+    (6, 6, (2, 2), (3, 3), ((1, 0), (1, 0))),
+    (7, 7, (7, 7), (1, 1), 'VALID'),
+    (10, 6, (3, 2), (2, 1), ((0, 2), (1, 1))),
+]
+
+
+def _lax(x, w, strides, padding):
+  pads = conv_lib._pairs(padding, x.shape[1:3], w.shape[:2], strides)  # pylint: disable=protected-access
+  return jax.lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+
+
+@pytest.mark.parametrize('h,w,kernel,strides,padding', CASES)
+def test_canonical_equals_lax_in_values_and_gradients(h, w, kernel, strides, padding):
+  kx, kw = jax.random.split(jax.random.PRNGKey(h * w + kernel[0]))
+  x = jax.random.normal(kx, (3, h, w, 4))
+  wt = jax.random.normal(kw, kernel + (4, 5))
+
+  def loss(f):
+    return lambda x, w: jnp.sum(jnp.sin(f(x, w)))
+
+  ours = lambda x, w: conv_lib.conv(x, w, strides, padding, 'canonical')
+  ref = lambda x, w: _lax(x, w, strides, padding)
+  np.testing.assert_allclose(ours(x, wt), ref(x, wt), atol=1e-4, rtol=1e-5)
+  chex.assert_trees_all_close(
+      jax.grad(loss(ours), (0, 1))(x, wt), jax.grad(loss(ref), (0, 1))(x, wt), atol=1e-4, rtol=1e-4
+  )
+
+
+def test_canonical_gradients_inside_a_scan_are_canonical_and_equal():
+  """Inside a loop body XLA CPU leaves JAX's own transposes uncanonicalized; ours are
+  convolutions in NHWC/HWIO/NHWC order there too (the whole point), with the same values."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (4, 8, 8, 3))
+  wt = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 3, 6))
+  grad = jax.grad(lambda x, w: jnp.sum(jnp.sin(conv_lib.conv(x, w, (2, 2), 1, 'canonical'))), (0, 1))
+  scanned = jax.jit(lambda x, w: jax.lax.scan(lambda c, _: (c, grad(x, w)), 0.0, None, length=2)[1])
+  chex.assert_trees_all_close(jax.tree.map(lambda g: g[0], scanned(x, wt)), grad(x, wt), atol=1e-5)
+  hlo = scanned.lower(x, wt).as_text()
+  convs = [line for line in hlo.splitlines() if 'stablehlo.convolution' in line]
+  assert len(convs) == 3 and all('[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]' in c for c in convs)
+
+
+def test_module_has_nn_conv_parameters_and_init():
+  """Same names, shapes and initial values as flax's nn.Conv, so networks and checkpoints
+  are unchanged by the switch."""
+  x = jnp.ones((2, 9, 9, 3))
+  ours = Conv(8, (3, 3), strides=(2, 2)).init(jax.random.PRNGKey(0), x)
+  theirs = nn.Conv(8, (3, 3), strides=(2, 2)).init(jax.random.PRNGKey(0), x)
+  chex.assert_trees_all_equal(ours, theirs)
+  y = Conv(8, (3, 3), strides=(2, 2)).apply(ours, x)
+  np.testing.assert_allclose(y, nn.Conv(8, (3, 3), strides=(2, 2)).apply(theirs, x), atol=1e-5)
+  with pytest.raises(ValueError, match='valid: auto, xla, canonical'):
+    conv_lib.conv(x, jnp.ones((3, 3, 3, 8)), impl='fast')
