@@ -215,11 +215,16 @@ def build(config, info) -> Model:
       d_keys = jax.random.split(jax.random.fold_in(key, 0), n_disc)
       g_params, g_stats = state.params['g'], state.batch_stats['g']
       carry = (state.params['d'], state.batch_stats['d'], state.opt_state['d'], state.extra)
-      (d_params, d_stats, d_opt, extra), d_metrics = jax.lax.scan(
-          lambda c, i: d_update(c, i, g_params, g_stats), carry, (reals, d_keys)
-      )
-      # D metrics are averaged over the n_disc updates of this step.
-      d_metrics = jax.tree.map(jnp.mean, d_metrics)
+      if n_disc == 1:  # the same update without a loop around it, which XLA fuses better
+        (d_params, d_stats, d_opt, extra), d_metrics = d_update(
+            carry, (reals[0], d_keys[0]), g_params, g_stats
+        )
+      else:
+        (d_params, d_stats, d_opt, extra), d_metrics = jax.lax.scan(
+            lambda c, i: d_update(c, i, g_params, g_stats), carry, (reals, d_keys)
+        )
+        # D metrics are averaged over the n_disc updates of this step.
+        d_metrics = jax.tree.map(jnp.mean, d_metrics)
       g_params, g_stats, g_opt, g_metrics = g_update(
           g_params,
           g_stats,
