@@ -75,7 +75,12 @@ def _diff(a, b, prefix=''):
 
 
 def setup(config):
-  """The dataset info, the model and the mesh: what a run or an evaluation needs."""
+  """The dataset info, the model and the mesh: what a run or an evaluation needs.
+
+  Every config value is checked here (shared keys, split names, the model's and
+  optimizers' keys), before a caller writes anything.
+  """
+  config_lib.validate(config)
   info = data_lib.info(config)
   model = registry.build(config, info)
   mesh = sharding.make_mesh()
