@@ -28,6 +28,10 @@ class NonFiniteError(FloatingPointError):
   """Training produced a non-finite loss, gradient or parameter."""
 
 
+class WorkdirError(ValueError):
+  """The run directory given cannot hold a run (a file, or a path that cannot be created)."""
+
+
 class Preempted(SystemExit):
   """SIGTERM arrived; a checkpoint was saved. Exit code 143 = 128 + SIGTERM."""
 
@@ -87,6 +91,21 @@ def setup(config):
   return info, model, mesh
 
 
+def _make_workdir(workdir: str) -> None:
+  """Creates the run directory (an existing one is resumed); WorkdirError if it cannot be one."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise WorkdirError(
+        f'--workdir={workdir} is a file, not a directory; pass a new directory or the '
+        'directory of an earlier run (the file is left as it is).'
+    )
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as e:  # a path through a file, no permission, a read-only disk
+    raise WorkdirError(
+        f'--workdir={workdir} cannot be created ({e.strerror}); pass a directory you can write.'
+    ) from None
+
+
 def abstract_state(model, config, mesh, example_batch):
   """Shapes, dtypes and (replicated) shardings of the state, for restoring."""
   key = jax.random.PRNGKey(config.seed)
@@ -110,7 +129,7 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
   is_main = jax.process_index() == 0
   info, model, mesh = setup(config)  # a bad config or missing data fails before any write
   sharding.check_batch_size(config.train.batch_size)
-  os.makedirs(workdir, exist_ok=True)
+  _make_workdir(workdir)
   if is_main:
     _write_config(config, workdir)
     os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
