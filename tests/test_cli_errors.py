@@ -1,9 +1,12 @@
 """Mistakes a new user makes get one line on stderr, `error: ...`, exit status 1 and no
 traceback, naming the value that was wrong; nothing already saved is touched."""
 
+import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
+from gen import config as config_lib
+from gen.eval import inception
 
 
 def _error_line(proc) -> str:
@@ -37,3 +40,26 @@ def test_a_workdir_that_is_a_file_is_one_line_and_the_file_is_kept(tmp_path):
     line = _error_line(run_cli(script, f'--workdir={work}', *args, check=False))
     assert f'--workdir={work} is a file' in line, script
   assert work.read_text() == 'my notes'
+
+
+def test_inception_weights_of_random_bytes_are_one_line_naming_the_file(tmp_path):
+  # A run directory needs only its config.json here: the weights are read before a
+  # checkpoint is restored, so a bad file costs the user no sampling.
+  work = tmp_path / 'run'
+  work.mkdir()
+  config = config_lib.load(f'{ROOT}/configs/gan.py:digits')
+  (work / 'config.json').write_text(config_lib.to_json(config))
+  weights = tmp_path / 'downloaded.pth'
+  weights.write_bytes(np.random.default_rng(0).bytes(1 << 16))
+  proc = run_cli(
+      'eval.py',
+      f'--workdir={work}',
+      '--features=inception',
+      f'--inception_weights={weights}',
+      check=False,
+  )
+  line = _error_line(proc)
+  assert f'Inception weights {weights} is not a readable torch.save file' in line
+  assert inception.WEIGHTS_FILE in line
+  assert '--inception_weights' in line
+  assert sorted(p.name for p in work.iterdir()) == ['config.json']  # nothing written
