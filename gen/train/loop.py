@@ -15,6 +15,7 @@ from absl import logging
 from gen import config as config_lib
 from gen import data as data_lib
 from gen.data import toy2d
+from gen.eval import mixture
 from gen.models import registry
 from gen.train import checkpoint as ckpt_lib
 from gen.train import sharding
@@ -250,16 +251,32 @@ def _loop(run: _Run, state, first) -> dict:
     if t % tc.sample_every == 0 or t == tc.num_steps:
       x = sharding.to_host(sample_fn(state, sample_key, tc.num_samples))
       if run.is_main:
-        save_samples(x, run.info, run.config, os.path.join(run.workdir, 'samples', f'step_{t}.png'))
+        path = os.path.join(run.workdir, 'samples', f'step_{t}.png')
+        save_samples(x, run.info, run.config, path, t)
     if t % tc.checkpoint_every == 0 or t == tc.num_steps:
       save(t)
   logging.info('Done at step %d; checkpoints in %s.', t, run.ckpt.directory)
   return last
 
 
-def save_samples(x: np.ndarray, info, config, path: str) -> None:
+def samples_title(config, step: int, coverage: dict | None = None) -> str:
+  """What a reader of a sample plot needs: model (and game), data, step, and for a 2D
+  mixture the modes covered and the high-quality fraction of the plotted samples."""
+  game = config.model.get('game')
+  title = f'{config.model.name}{f" ({game})" if game else ""} on {config.data.name}, step {step}'
+  if coverage is not None:
+    title += (
+        f'\n{coverage["modes_covered"]}/{coverage["num_modes"]} modes covered, '
+        f'hq {coverage["hq_fraction"]:.2f} of {coverage["num_samples"]} samples'
+    )
+  return title
+
+
+def save_samples(x: np.ndarray, info, config, path: str, step: int) -> None:
   if info.kind == 'points':
     m = toy2d.MIXTURES.get(config.data.name)
-    viz_points.save_scatter(x, path, None if m is None else m.centres, title=os.path.basename(path))
+    coverage = None if m is None else mixture.coverage(x, m.centres, m.std)
+    title = samples_title(config, step, coverage)
+    viz_points.save_scatter(x, path, None if m is None else m.centres, title=title)
   else:
     viz_images.save_grid(x, path, config.data.scale)
