@@ -21,6 +21,7 @@ USER_ERRORS = (
     sources.DatasetCorruptError,
     checkpoint.CheckpointError,
     loop.NonFiniteError,
+    loop.WorkdirError,
     features.FeatureError,
 )
 

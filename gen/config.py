@@ -3,13 +3,17 @@
 Every config file under configs/ defines `get_config(arg)`; `arg` names a preset.
 Command-line overrides are `--config.a.b=value`. Configs are locked, so a key
 that does not exist is an error that names the key and lists the valid ones.
+`validate` checks every shared key against its meaning at start-up (the models
+and optimizers check their own keys with the same `require_*` helpers).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
+import math
 import os
 from typing import Callable, Mapping
 
@@ -18,6 +22,9 @@ import ml_collections
 
 class ConfigError(ValueError):
   """A config file, preset or override that cannot be used."""
+
+
+SCALES = ('unit', 'symmetric', 'none')  # data.scale: [0, 1], [-1, 1], as stored
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -29,7 +36,7 @@ def base_config() -> ml_collections.ConfigDict:
       dir='',  # dir: '' -> $GEN_DATA_DIR
       train_split='train',
       eval_split='test',
-      scale='symmetric',  # 'unit' [0, 1] | 'symmetric' [-1, 1] | 'none'
+      scale='symmetric',  # SCALES: 'unit' [0, 1] | 'symmetric' [-1, 1] | 'none'
       binarize=False,  # dynamic binarization
       dequantize=False,
   )  # uniform dequantization
@@ -51,6 +58,115 @@ def base_config() -> ml_collections.ConfigDict:
       quality_num_samples=10_000,  # samples of FID / IS / KID / PRD / prdc (eval.py --num_samples)
   )
   return c
+
+
+# -- Checks: one message shape, 'config.<key>=<value>: <what is required>.' -------------------
+
+
+def require(ok: bool, key: str, value, what: str) -> None:
+  """Raises ConfigError naming `config.<key>` and its value unless `ok`; `what` is the rule."""
+  if not ok:
+    raise ConfigError(f'config.{key}={value!r}: {what}.')
+
+
+def _is_int(value) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)  # True is an int in Python
+
+
+def require_int(value, key: str, minimum: int = 1) -> None:
+  require(_is_int(value) and value >= minimum, key, value, f'must be an integer >= {minimum}')
+
+
+def require_number(
+    value, key: str, low: float, high: float = math.inf, *, open_low=False, closed_high=False
+) -> None:
+  """A finite number from `low` (excluded if open_low) up to `high` (included if closed_high)."""
+  if high == math.inf:
+    where = f'{">" if open_low else ">="} {low:g}'
+  else:
+    where = f'in {"(" if open_low else "["}{low:g}, {high:g}{"]" if closed_high else ")"}'
+  ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+  ok = ok and (low < value if open_low else low <= value)
+  ok = ok and (value <= high if closed_high else value < high)
+  require(ok, key, value, f'must be a number {where}')
+
+
+def require_choice(value, key: str, choices) -> None:
+  require(value in choices, key, value, f'must be one of {", ".join(map(str, choices))}')
+
+
+def require_bool(value, key: str) -> None:
+  require(isinstance(value, bool), key, value, 'must be True or False')
+
+
+def require_sizes(value, key: str) -> None:
+  """Layer widths: a tuple (a list once read back from config.json) of integers >= 1."""
+  ok = isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 1 for v in value)
+  require(ok, key, value, 'must be a tuple of integers >= 1, e.g. (128, 128)')
+
+
+def _require_string(value, key: str) -> None:
+  require(isinstance(value, str), key, value, 'must be a string')
+
+
+def _require_seed(value, key: str) -> None:
+  # PRNGKey keeps the low 32 bits: seed 2**32 would silently be seed 0.
+  require(_is_int(value) and 0 <= value < 2**32, key, value, 'must be an integer in [0, 2**32)')
+
+
+# Every key of base_config and its check (value, key) -> None.
+_CHECKS = (
+    ('seed', _require_seed),
+    ('data.name', _require_string),
+    ('data.dir', _require_string),
+    ('data.train_split', _require_string),
+    ('data.eval_split', _require_string),
+    ('data.scale', functools.partial(require_choice, choices=SCALES)),
+    ('data.binarize', require_bool),
+    ('data.dequantize', require_bool),
+    ('model.name', _require_string),
+    ('train.num_steps', require_int),
+    ('train.batch_size', require_int),
+    ('train.log_every', require_int),
+    ('train.checkpoint_every', require_int),
+    ('train.sample_every', require_int),
+    ('train.num_samples', require_int),
+    ('train.ema_decay', functools.partial(require_number, low=0.0, high=1.0)),
+    ('train.skip_nonfinite', require_bool),
+    ('train.max_to_keep', require_int),
+    ('eval.batch_size', require_int),
+    ('eval.num_samples', require_int),
+    ('eval.quality_num_samples', require_int),
+)
+_MISSING = object()
+
+
+def _get(config, key: str):
+  """The value at dotted `key`, or _MISSING (a config.json written before the key existed)."""
+  node = config
+  for part in key.split('.'):
+    if part not in node:
+      return _MISSING
+    node = node[part]
+  return node
+
+
+def validate(config) -> None:
+  """Checks every key of `base_config` against its meaning; ConfigError names the first bad one.
+
+  Model and optimizer keys are checked where they are read (each model's `build`,
+  `gen.train.optim.make`); split names, which depend on the dataset, by `gen.data.info`.
+  """
+  for key, check in _CHECKS:
+    value = _get(config, key)
+    if value is not _MISSING:
+      check(value, key)
+  require(
+      not (config.data.get('binarize') and config.data.get('dequantize')),
+      'data.dequantize',
+      True,
+      'data.binarize and data.dequantize are exclusive: choose one',
+  )
 
 
 def select_preset(

@@ -1,8 +1,13 @@
-"""Sample pictures: grids and scatter plots are written as PNGs of the right size."""
+"""Sample pictures: grids and scatter plots are written as PNGs of the right size, 2D plots
+titled with what a reader needs."""
 
 import numpy as np
 from PIL import Image
 
+from conftest import ROOT
+from gen import config as config_lib
+from gen.data import sources, toy2d
+from gen.train import loop
 from gen.viz import images, points
 
 
@@ -26,3 +31,17 @@ def test_save_grid_and_scatter(tmp_path):
   assert Image.open(tmp_path / 'g.png').width >= 256  # small images are enlarged
   points.save_scatter(np.zeros((10, 2)), tmp_path / 's.png', centres=np.ones((3, 2)))
   assert Image.open(tmp_path / 's.png').size == (400, 400)
+
+
+def test_a_2d_sample_plot_is_titled_with_model_game_data_step_and_coverage(tmp_path, monkeypatch):
+  config = config_lib.load(f'{ROOT}/configs/wgan.py:smoke')
+  m = toy2d.MIXTURES['ring8']
+  x = np.repeat(m.centres[:6], 40, axis=0)  # 6 of 8 modes, every point on a centre
+  x = np.concatenate([x, np.full((60, 2), 10.0)])  # and 60 far away: hq 240 / 300
+  drawn = {}
+  monkeypatch.setattr(points, 'save_scatter', lambda x, path, centres, title: drawn.update(t=title))
+  loop.save_samples(x, sources.local_info('ring8'), config, str(tmp_path / 's.png'), 25_000)
+  assert drawn['t'] == (
+      'gan (wasserstein) on ring8, step 25000\n6/8 modes covered, hq 0.80 of 300 samples'
+  )
+  assert loop.samples_title(config, 7) == 'gan (wasserstein) on ring8, step 7'

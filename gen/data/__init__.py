@@ -8,6 +8,7 @@ Entry points used by the loop and by evaluation:
 
 from __future__ import annotations
 
+from gen import config as config_lib
 from gen.data import iterator as iterator_lib
 from gen.data import preprocess as preprocess_lib
 from gen.data import sources
@@ -18,6 +19,18 @@ def source(config, split: str):
 
 
 def info(config) -> sources.DatasetInfo:
+  """The dataset's info. Split names a local dataset lacks are errors naming their config key,
+  so that a bad `data.train_split` fails at start-up, not once training begins."""
+  local = sources.local_info(config.data.name)
+  if local is not None:
+    for key in ('train_split', 'eval_split'):
+      split = config.data[key]
+      config_lib.require(
+          split in local.splits,
+          f'data.{key}',
+          split,
+          f'must be a split of {local.name}: {", ".join(local.splits)}',
+      )
   return source(config, config.data.eval_split).info
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gen.config import ConfigError
-
-SCALES = ('unit', 'symmetric', 'none')
+from gen.config import SCALES, ConfigError
 
 
 def _noise(rng: np.random.Generator, sl: slice, n_global: int, shape) -> np.ndarray:

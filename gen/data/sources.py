@@ -317,6 +317,13 @@ def names() -> list[str]:
   return list(_DATASETS)
 
 
+def local_info(name: str) -> DatasetInfo | None:
+  """The info of a built-in or file dataset, without reading it; None for ``tfds:`` and
+  unknown names (TFDS splits and shapes are known only once the dataset is opened)."""
+  dataset = _DATASETS.get(name)
+  return None if dataset is None else dataset.info
+
+
 # ----------------------------------------------------------------------- load
 
 

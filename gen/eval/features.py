@@ -123,12 +123,16 @@ def from_classifier(classifier, batch_size: int = 1000) -> FeatureExtractor:
 
 def from_inception(weights_path: str | None = None, batch_size: int = 200) -> FeatureExtractor:
   """Extractor of the FID Inception-v3; weights from `weights_path`, else
-  $GEN_INCEPTION_WEIGHTS (FeatureError saying where to get the file if neither exists)."""
+  $GEN_INCEPTION_WEIGHTS (FeatureError saying where to get the file if neither exists, or if
+  the file is not the weights)."""
   from gen.eval import inception  # imported here: its network is large to build
 
   try:
     path = inception.resolve_weights_path(weights_path)
-  except FileNotFoundError as e:
+    # Read now (fid_features reuses the cached result), so that a file that is not the
+    # weights fails before a checkpoint is restored and samples are drawn.
+    inception.load_variables(path)
+  except (FileNotFoundError, inception.WeightsError) as e:
     raise FeatureError(str(e)) from None
   digest = provenance.sha256_file(path)
 

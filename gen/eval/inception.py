@@ -346,10 +346,20 @@ def resolve_weights_path(flag_value: str | None = None) -> str:
   return path
 
 
+class WeightsError(ValueError):
+  """A weights file that is not a state dict of the FID Inception-v3."""
+
+
 @functools.lru_cache(maxsize=1)
 def _load_variables(path: str, mtime_ns: int, size: int, check_sha256: bool):
   del mtime_ns, size  # cache keys: a rewritten file is read again
-  if check_sha256:
+  try:
+    variables = params_from_state_dict(torch_pickle.load_state_dict(path))
+  except ValueError as e:  # not a torch.save file, an unsafe pickle, other entries or shapes
+    detail = str(e).rstrip('.')
+    detail = detail[len(path) :] if detail.startswith(path) else f': {detail}'  # name it once
+    raise WeightsError(f'Inception weights {path}{detail}. {_HOW_TO_GET}') from None
+  if check_sha256:  # after reading, so that a file that cannot be used gets its error alone
     digest = provenance.sha256_file(path)
     if digest != WEIGHTS_SHA256:
       warnings.warn(
@@ -358,11 +368,12 @@ def _load_variables(path: str, mtime_ns: int, size: int, check_sha256: bool):
           'published numbers.',
           stacklevel=3,
       )
-  return params_from_state_dict(torch_pickle.load_state_dict(path))
+  return variables
 
 
 def load_variables(path, check_sha256: bool = True) -> dict:
-  """Flax variables from a weights file (cached for the last file read)."""
+  """Flax variables from a weights file (cached for the last file read); WeightsError, naming
+  the file and the one to get, if it is not the FID Inception-v3's state dict."""
   path = os.path.abspath(os.fspath(path))
   st = os.stat(path)
   return _load_variables(path, st.st_mtime_ns, st.st_size, check_sha256)

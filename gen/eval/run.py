@@ -24,6 +24,10 @@ _SAMPLE_KEY_SALT = 3 << 29  # the sample-quality key: fold_in(PRNGKey(seed), sal
 
 
 def read_config(workdir: str):
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise loop.WorkdirError(
+        f'--workdir={workdir} is a file, not a run directory; pass the directory train.py wrote.'
+    )
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise config_lib.ConfigError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gen.config import ConfigError
+from gen import config as config_lib
 from gen.models.gan import gan
 from gen.models.vae import vae
 
@@ -14,6 +14,5 @@ BUILDERS = {
 
 def build(config, dataset_info):
   name = config.model.name
-  if name not in BUILDERS:
-    raise ConfigError(f'Unknown model {name!r}; valid: {", ".join(sorted(BUILDERS))}.')
+  config_lib.require_choice(name, 'model.name', sorted(BUILDERS))
   return BUILDERS[name](config, dataset_info)

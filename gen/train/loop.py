@@ -15,6 +15,7 @@ from absl import logging
 from gen import config as config_lib
 from gen import data as data_lib
 from gen.data import toy2d
+from gen.eval import mixture
 from gen.models import registry
 from gen.train import checkpoint as ckpt_lib
 from gen.train import sharding
@@ -26,6 +27,10 @@ from gen.viz import points as viz_points
 
 class NonFiniteError(FloatingPointError):
   """Training produced a non-finite loss, gradient or parameter."""
+
+
+class WorkdirError(ValueError):
+  """The run directory given cannot hold a run (a file, or a path that cannot be created)."""
 
 
 class Preempted(SystemExit):
@@ -75,11 +80,31 @@ def _diff(a, b, prefix=''):
 
 
 def setup(config):
-  """The dataset info, the model and the mesh: what a run or an evaluation needs."""
+  """The dataset info, the model and the mesh: what a run or an evaluation needs.
+
+  Every config value is checked here (shared keys, split names, the model's and
+  optimizers' keys), before a caller writes anything.
+  """
+  config_lib.validate(config)
   info = data_lib.info(config)
   model = registry.build(config, info)
   mesh = sharding.make_mesh()
   return info, model, mesh
+
+
+def _make_workdir(workdir: str) -> None:
+  """Creates the run directory (an existing one is resumed); WorkdirError if it cannot be one."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise WorkdirError(
+        f'--workdir={workdir} is a file, not a directory; pass a new directory or the '
+        'directory of an earlier run (the file is left as it is).'
+    )
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as e:  # a path through a file, no permission, a read-only disk
+    raise WorkdirError(
+        f'--workdir={workdir} cannot be created ({e.strerror}); pass a directory you can write.'
+    ) from None
 
 
 def abstract_state(model, config, mesh, example_batch):
@@ -105,7 +130,7 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
   is_main = jax.process_index() == 0
   info, model, mesh = setup(config)  # a bad config or missing data fails before any write
   sharding.check_batch_size(config.train.batch_size)
-  os.makedirs(workdir, exist_ok=True)
+  _make_workdir(workdir)
   if is_main:
     _write_config(config, workdir)
     os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
@@ -226,16 +251,32 @@ def _loop(run: _Run, state, first) -> dict:
     if t % tc.sample_every == 0 or t == tc.num_steps:
       x = sharding.to_host(sample_fn(state, sample_key, tc.num_samples))
       if run.is_main:
-        save_samples(x, run.info, run.config, os.path.join(run.workdir, 'samples', f'step_{t}.png'))
+        path = os.path.join(run.workdir, 'samples', f'step_{t}.png')
+        save_samples(x, run.info, run.config, path, t)
     if t % tc.checkpoint_every == 0 or t == tc.num_steps:
       save(t)
   logging.info('Done at step %d; checkpoints in %s.', t, run.ckpt.directory)
   return last
 
 
-def save_samples(x: np.ndarray, info, config, path: str) -> None:
+def samples_title(config, step: int, coverage: dict | None = None) -> str:
+  """What a reader of a sample plot needs: model (and game), data, step, and for a 2D
+  mixture the modes covered and the high-quality fraction of the plotted samples."""
+  game = config.model.get('game')
+  title = f'{config.model.name}{f" ({game})" if game else ""} on {config.data.name}, step {step}'
+  if coverage is not None:
+    title += (
+        f'\n{coverage["modes_covered"]}/{coverage["num_modes"]} modes covered, '
+        f'hq {coverage["hq_fraction"]:.2f} of {coverage["num_samples"]} samples'
+    )
+  return title
+
+
+def save_samples(x: np.ndarray, info, config, path: str, step: int) -> None:
   if info.kind == 'points':
     m = toy2d.MIXTURES.get(config.data.name)
-    viz_points.save_scatter(x, path, None if m is None else m.centres, title=os.path.basename(path))
+    coverage = None if m is None else mixture.coverage(x, m.centres, m.std)
+    title = samples_title(config, step, coverage)
+    viz_points.save_scatter(x, path, None if m is None else m.centres, title=title)
   else:
     viz_images.save_grid(x, path, config.data.scale)

@@ -64,6 +64,7 @@ def test_inception_extractor_maps_pool3_and_unbiased_logits(tmp_path, monkeypatc
     }
 
   monkeypatch.setattr(inception, 'fid_features', fake_fid_features)
+  monkeypatch.setattr(inception, 'load_variables', lambda path: {})  # the stand-in is not read
   ex = features.from_inception(str(weights), batch_size=7)
   assert ex.name == 'inception:fid' and ex.input_shape is None
   assert ex.weights_sha256 == provenance.sha256_file(weights)
@@ -82,6 +83,15 @@ def test_inception_without_weights_says_where_to_get_them(monkeypatch, tmp_path)
   assert inception.WEIGHTS_URL in str(e.value)
   with pytest.raises(features.FeatureError, match='do not exist'):
     features.from_inception(str(tmp_path / 'nope.pth'))
+
+
+def test_inception_weights_that_are_not_the_weights_name_the_file_and_the_one_to_get(tmp_path):
+  garbage = tmp_path / 'weights.pth'
+  garbage.write_bytes(np.random.default_rng(0).bytes(4096))
+  with pytest.raises(features.FeatureError, match=r'weights.pth is not a readable torch.save') as e:
+    features.from_inception(str(garbage))
+  assert inception.WEIGHTS_FILE in str(e.value) and '--inception_weights' in str(e.value)
+  assert '\n' not in str(e.value)
 
 
 def test_classifier_for_each_dataset():

@@ -4,7 +4,7 @@ and evaluates through the command line without a non-finite value."""
 import json
 import math
 
-import numpy as np
+import chex
 import pytest
 
 import runs
@@ -60,8 +60,9 @@ def test_smoke_trains_resumes_and_evaluates(tmp_path, game):
   runs.train(tmp_path / 'straight', spec, 'train.num_steps=20')
   runs.train(tmp_path / 'split', spec, 'train.num_steps=10')
   runs.train(tmp_path / 'split', spec, 'train.num_steps=20')
-  for a, b in zip(runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split')):
-    np.testing.assert_array_equal(a, b)
+  chex.assert_trees_all_equal(
+      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split'), strict=True
+  )
   logged = runs.losses(tmp_path / 'split')
   assert logged[20]['nonfinite/skipped'] == 0
   assert all(math.isfinite(v) for m in logged.values() for v in m.values())

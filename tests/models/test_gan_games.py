@@ -1,5 +1,6 @@
 """The GAN model's game mechanics: unrolling, clipping, BEGAN's k_t, penalties."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -93,11 +94,9 @@ def test_unrolled_gradient_matches_a_python_loop(k_steps):
   with jax.default_matmul_precision('highest'):
     d1, ref = _reference(config, state, batch['x'], key, k_steps)
   got = jax.tree.map(lambda a, b: a - b, state.params['g'], new.params['g'])
-  for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
-    np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-7)
+  chex.assert_trees_all_close(got, ref, rtol=2e-4, atol=1e-7)
   # D keeps only its own first step, whatever K.
-  for a, b in zip(jax.tree.leaves(new.params['d']), jax.tree.leaves(d1)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  chex.assert_trees_all_close(new.params['d'], d1, rtol=1e-5, atol=1e-7)
 
 
 def test_unrolling_changes_the_generator_gradient():
@@ -120,8 +119,7 @@ def test_unrolled_with_k0_is_the_minimax_gan():
     state = model.init(jax.random.PRNGKey(0), batch)
     outs.append(jax.jit(model.train_step)(state, batch, jax.random.PRNGKey(3))[0].params)
   # With K = 0 and the same Adam, the unrolled GAN is the minimax GAN, bit for bit.
-  for a, b in zip(jax.tree.leaves(outs[0]), jax.tree.leaves(outs[1])):
-    np.testing.assert_array_equal(a, b)
+  chex.assert_trees_all_equal(outs[0], outs[1], strict=True)
 
 
 def test_wgan_clips_every_critic_weight_after_each_update():

@@ -1,5 +1,6 @@
 """Model mechanics: the GAN's alternation, EMA, the VAE variants."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,8 +45,7 @@ def test_ema_is_an_exponential_moving_average_of_the_named_networks():
   g0 = state.params['g']
   state, _ = jax.jit(step_lib.make_train_step(model, decay))(state, batch)
   expected = jax.tree.map(lambda a, b: decay * a + (1 - decay) * b, g0, state.params['g'])
-  for a, b in zip(jax.tree.leaves(state.ema['g']), jax.tree.leaves(expected)):
-    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+  chex.assert_trees_all_close(state.ema['g'], expected, rtol=1e-6, atol=1e-7)
   assert not all(
       np.array_equal(a, b)
       for a, b in zip(jax.tree.leaves(state.ema['g']), jax.tree.leaves(state.params['g']))

@@ -2,6 +2,7 @@
 
 import os
 
+import chex
 
 from conftest import run_cli
 import runs
@@ -31,8 +32,7 @@ def test_nonfinite_loss_stops_naming_step_and_quantity_and_keeps_checkpoint(tmp_
   )  # the first update after resuming
   assert 'skip_nonfinite' in proc.stderr and 'Traceback' not in proc.stderr
   assert runs.steps(work) == [10]
-  for a, b in zip(before, runs.state_leaves(work, 10)):
-    assert (a == b).all()
+  chex.assert_trees_all_equal(before, runs.state_leaves(work, 10), strict=True)
 
 
 def test_skip_nonfinite_counts_and_carries_on(tmp_path):

@@ -1,6 +1,6 @@
 """Data parallelism: 1 device, 8 devices and 2 processes give the same run."""
 
-import numpy as np
+import chex
 import portpicker
 import pytest
 
@@ -10,13 +10,8 @@ EIGHT = {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
 
 
 def _assert_same_losses(a, b, rtol=1e-4, atol=1e-5):
-  la, lb = runs.losses(a), runs.losses(b)
-  assert la.keys() == lb.keys()
-  for step in la:
-    for k in la[step]:
-      np.testing.assert_allclose(
-          la[step][k], lb[step][k], rtol=rtol, atol=atol, err_msg=f'{k}@{step}'
-      )
+  # {step: {metric: value}}: the same steps and metrics, and close values.
+  chex.assert_trees_all_close(runs.losses(a), runs.losses(b), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize(
@@ -39,8 +34,9 @@ def test_one_and_eight_devices_agree(tmp_path, spec, extra):
   runs.train(tmp_path / 'one', spec, *overrides)
   runs.train(tmp_path / 'eight', spec, *overrides, env=EIGHT)
   _assert_same_losses(tmp_path / 'one', tmp_path / 'eight')
-  for a, b in zip(runs.params(tmp_path / 'one'), runs.params(tmp_path / 'eight')):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  chex.assert_trees_all_close(
+      runs.params(tmp_path / 'one'), runs.params(tmp_path / 'eight'), rtol=1e-4, atol=1e-5
+  )
 
 
 def test_two_processes_match_one(tmp_path):
@@ -63,5 +59,6 @@ def test_two_processes_match_one(tmp_path):
     _, err = p.communicate(timeout=300)
     assert p.returncode == 0, err[-3000:]
   _assert_same_losses(tmp_path / 'one', tmp_path / 'two')
-  for a, b in zip(runs.params(tmp_path / 'one'), runs.params(tmp_path / 'two')):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  chex.assert_trees_all_close(
+      runs.params(tmp_path / 'one'), runs.params(tmp_path / 'two'), rtol=1e-4, atol=1e-5
+  )

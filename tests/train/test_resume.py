@@ -4,16 +4,10 @@ bitwise where 2N straight steps end."""
 import signal
 import time
 
-import numpy as np
+import chex
 import pytest
 
 import runs
-
-
-def _assert_identical(a, b):
-  assert len(a) == len(b)
-  for x, y in zip(a, b):
-    np.testing.assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize('spec', ['configs/vae.py:smoke', 'configs/gan.py:smoke'])
@@ -23,7 +17,9 @@ def test_resume_equals_straight_run(tmp_path, spec):
   assert runs.steps(tmp_path / 'split') == [10]
   runs.train(tmp_path / 'split', spec, 'train.num_steps=20')  # same command: resumes
   assert runs.steps(tmp_path / 'split') == [10, 20]
-  _assert_identical(runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split'))
+  chex.assert_trees_all_equal(
+      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split'), strict=True
+  )
   # Logged losses after the resume point match too.
   straight, split = runs.losses(tmp_path / 'straight'), runs.losses(tmp_path / 'split')
   assert straight[20] == split[20]
@@ -54,4 +50,6 @@ def test_sigterm_saves_and_rerun_resumes_exactly(tmp_path):
 
   runs.train(work, spec, *overrides)
   assert runs.steps(work)[-1] == 3000
-  _assert_identical(runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(work))
+  chex.assert_trees_all_equal(
+      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(work), strict=True
+  )

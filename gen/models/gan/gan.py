@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from gen import config as config_lib
 from gen import nn as gnn
 from gen.config import ConfigError
 from gen.data import toy2d
@@ -62,34 +63,55 @@ def _discriminator(cfg, info):
   return networks.InfoGANDiscriminator(size, norm=cfg.d_norm, **mb)
 
 
-def _check(cfg):
-  if cfg.arch not in ARCHS:
-    raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: {", ".join(ARCHS)}.')
-  if cfg.game not in games.NAMES:
-    raise ConfigError(f'Unknown model.game {cfg.game!r}; valid: {", ".join(games.NAMES)}.')
-  if cfg.penalty not in PENALTIES:
-    raise ConfigError(f'Unknown model.penalty {cfg.penalty!r}; valid: {", ".join(PENALTIES)}.')
+def _check(cfg, info):
+  """Every model key against its meaning, and the networks against the data, before any is built."""
+  config_lib.require_choice(cfg.arch, 'model.arch', ARCHS)
+  config_lib.require_choice(cfg.game, 'model.game', games.NAMES)
+  config_lib.require_choice(cfg.penalty, 'model.penalty', PENALTIES)
+  config_lib.require_choice(cfg.d_norm, 'model.d_norm', networks.NORMS)
+  config_lib.require_choice(cfg.minibatch, 'model.minibatch', networks.MINIBATCH)
+  for key in ('z_dim', 'features', 'code_dim', 'n_disc', 'num_kernels', 'kernel_dim'):
+    if key in cfg:
+      config_lib.require_int(cfg[key], f'model.{key}')
+  config_lib.require_int(cfg.unroll_steps, 'model.unroll_steps', minimum=0)
+  config_lib.require_sizes(cfg.g_hidden, 'model.g_hidden')
+  config_lib.require_sizes(cfg.d_hidden, 'model.d_hidden')
+  config_lib.require_number(cfg.penalty_weight, 'model.penalty_weight', 0.0)
+  config_lib.require_number(cfg.clip, 'model.clip', 0.0)
+  config_lib.require_number(
+      cfg.began_gamma, 'model.began_gamma', 0.0, 1.0, open_low=True, closed_high=True
+  )
+  config_lib.require_number(cfg.began_lambda_k, 'model.began_lambda_k', 0.0)
   if cfg.penalty != 'none' and cfg.arch != 'mlp' and cfg.d_norm == 'batch':
     raise ConfigError(
         f'model.penalty={cfg.penalty!r} penalises per-example input gradients, which batch '
         'norm couples across the batch (Gulrajani et al. 2017, sec. 4); set '
         'model.d_norm=layer or none.'
     )
-  if cfg.n_disc < 1 or cfg.unroll_steps < 0 or cfg.clip < 0:
-    raise ConfigError('model.n_disc must be >= 1, model.unroll_steps and model.clip >= 0.')
   if cfg.unroll_steps and cfg.n_disc != 1:
     raise ConfigError(
         'An unrolled GAN takes one D update per step (its first unrolled step); '
         f'got model.n_disc={cfg.n_disc} with model.unroll_steps={cfg.unroll_steps}.'
     )
+  if cfg.arch != 'mlp':  # the convolutional networks take square images of certain sizes
+    shape = tuple(info.shape)
+    what = f'takes square images; {info.name} has examples of shape {shape}: use model.arch=mlp'
+    config_lib.require(info.kind == 'image' and shape[0] == shape[1], 'model.arch', cfg.arch, what)
+    try:
+      if cfg.arch == 'dcgan' or cfg.game == 'began':  # BEGAN's conv autoencoder: DCGAN sizes
+        networks.dcgan_plan(shape[0])
+      if cfg.arch == 'infogan':
+        networks.infogan_quarter(shape[0])
+    except ConfigError as e:
+      config_lib.require(False, 'model.arch', cfg.arch, f'{str(e).rstrip(".")} ({info.name})')
 
 
 def build(config, info) -> Model:
   cfg = config.model
-  _check(cfg)
+  _check(cfg, info)
   game = games.make(cfg.game, cfg.began_gamma, cfg.began_lambda_k)
   gen_net, disc_net = _generator(cfg, info), _discriminator(cfg, info)
-  g_tx, d_tx = optim.make(config.optim.g), optim.make(config.optim.d)
+  g_tx, d_tx = optim.make(config.optim.g, 'optim.g'), optim.make(config.optim.d, 'optim.d')
   n_disc, unroll = cfg.n_disc, cfg.unroll_steps
   penalty_points = penalties.POINTS.get(cfg.penalty)
 

@@ -170,7 +170,7 @@ class DCGANDiscriminator(nn.Module):
     return Conv(1, (base, base), padding='VALID')(x).reshape(x.shape[0])
 
 
-def _infogan_quarter(size: int) -> int:
+def infogan_quarter(size: int) -> int:
   """Side of the map after InfoGAN's two stride-2 layers."""
   if size < 4 or size % 4:
     raise ConfigError(f'InfoGAN networks need a size divisible by 4 (28 for MNIST); got {size}.')
@@ -190,12 +190,12 @@ class InfoGANGenerator(nn.Module):
   channels: int = 1
 
   def __post_init__(self):
-    _infogan_quarter(self.size)
+    infogan_quarter(self.size)
     super().__post_init__()
 
   @nn.compact
   def __call__(self, z, train: bool = True):
-    s = _infogan_quarter(self.size)
+    s = infogan_quarter(self.size)
     x = nn.relu(_batch_norm(train)(nn.Dense(1024, use_bias=False)(z)))
     x = nn.relu(_batch_norm(train)(nn.Dense(s * s * 128, use_bias=False)(x)))
     x = x.reshape(x.shape[0], s, s, 128)
@@ -218,7 +218,7 @@ class InfoGANDiscriminator(nn.Module):
   leak: float = 0.2
 
   def __post_init__(self):
-    _infogan_quarter(self.size)
+    infogan_quarter(self.size)
     _check(self, 'norm', NORMS)
     _check(self, 'minibatch', MINIBATCH)
     super().__post_init__()

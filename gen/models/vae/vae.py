@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gen import config as config_lib
 from gen.config import ConfigError
 from gen.losses import kl as kl_lib
 from gen.losses import likelihood
@@ -23,6 +24,31 @@ from gen.train import state as state_lib
 from gen.train.model import Model
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
+ARCHS = ('mlp', 'conv')
+
+
+def _check(cfg, info):
+  """Every model key against its meaning, and the networks against the data, before any is built."""
+  config_lib.require_choice(cfg.arch, 'model.arch', ARCHS)
+  config_lib.require_choice(cfg.likelihood, 'model.likelihood', LIKELIHOODS)
+  config_lib.require_int(cfg.latent_dim, 'model.latent_dim')
+  config_lib.require_sizes(cfg.hidden, 'model.hidden')
+  config_lib.require_int(cfg.features, 'model.features')
+  shape = tuple(info.shape)
+  config_lib.require(
+      info.kind == 'image',
+      'data.name',
+      info.name,
+      'is 2D points; the VAE models images (e.g. data.name=digits)',
+  )
+  if cfg.arch == 'conv':  # two stride-2 convolutions down, two 2x transposed ones back up
+    config_lib.require(
+        shape[0] % 4 == 0 and shape[1] % 4 == 0,
+        'model.arch',
+        cfg.arch,
+        f'needs a height and width divisible by 4; {info.name} is {shape[0]}x{shape[1]}: use '
+        'model.arch=mlp',
+    )
 
 
 def _networks(cfg, shape):
@@ -37,16 +63,15 @@ def _networks(cfg, shape):
         networks.ConvEncoder(cfg.features, cfg.latent_dim),
         networks.ConvDecoder(cfg.features, shape, channels),
     )
-  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: mlp, conv.')
+  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: {", ".join(ARCHS)}.')
 
 
 def build(config, info) -> Model:
   cfg = config.model
-  if cfg.likelihood not in LIKELIHOODS:
-    raise ConfigError(f'Unknown model.likelihood {cfg.likelihood!r}; valid: {LIKELIHOODS}.')
+  _check(cfg, info)
   shape = tuple(info.shape)
   encoder, decoder = _networks(cfg, shape)
-  tx = optim.make(config.optim)
+  tx = optim.make(config.optim, 'optim')
 
   def log_likelihood(out, x):
     if cfg.likelihood == 'bernoulli':

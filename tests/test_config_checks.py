@@ -1,0 +1,164 @@
+"""Every config value is checked at start-up: a bad one is a ConfigError naming its key and value.
+
+In process and without training: `loop.setup` is where train.py, eval.py and the benchmarks
+pass before anything is written.
+"""
+
+import glob
+import json
+import os
+import re
+
+import pytest
+
+from conftest import ROOT
+from gen import config as config_lib
+from gen.data import sources
+from gen.models import registry
+from gen.train import loop
+
+GAN = 'configs/gan.py:smoke'  # ring8, MLPs
+DCGAN = 'configs/gan.py:digits'  # 8x8 images, DCGAN networks
+VAE = 'configs/vae.py:smoke'  # digits, dynamically binarized
+
+
+def _config(spec: str, **values):
+  """`spec` with `values` (dotted keys as a__b) set as in a config.json read back by eval.py,
+  so that any type can be given, not only one the command line would parse."""
+  tree = config_lib.load(f'{ROOT}/{spec}').to_dict()
+  for key, value in values.items():
+    *parents, leaf = key.split('__')
+    node = tree
+    for part in parents:
+      node = node[part]
+    node[leaf] = value
+  return config_lib.from_json(json.dumps(tree))
+
+
+CASES = [
+    # (spec, key, bad value, what the message requires)
+    (GAN, 'seed', -1, 'integer in [0, 2**32)'),
+    (GAN, 'seed', 2**32, 'integer in [0, 2**32)'),
+    (GAN, 'seed', 1.5, 'integer in [0, 2**32)'),
+    (GAN, 'data.name', 7, 'string'),
+    (GAN, 'data.scale', 'signed', 'one of unit, symmetric, none'),
+    (GAN, 'data.binarize', 1, 'True or False'),
+    (VAE, 'data.dequantize', True, 'exclusive'),
+    (GAN, 'data.train_split', 'training', 'split of ring8: train, test'),
+    (GAN, 'data.eval_split', 'valid', 'split of ring8: train, test'),
+    (GAN, 'train.num_steps', 0, 'integer >= 1'),
+    (GAN, 'train.batch_size', 0, 'integer >= 1'),
+    (GAN, 'train.batch_size', -5, 'integer >= 1'),
+    (GAN, 'train.batch_size', 64.0, 'integer >= 1'),
+    (GAN, 'train.log_every', 0, 'integer >= 1'),
+    (GAN, 'train.checkpoint_every', 0, 'integer >= 1'),
+    (GAN, 'train.sample_every', -1, 'integer >= 1'),
+    (GAN, 'train.num_samples', 0, 'integer >= 1'),
+    (GAN, 'train.max_to_keep', 0, 'integer >= 1'),
+    (GAN, 'train.ema_decay', 1.0, 'number in [0, 1)'),
+    (GAN, 'train.ema_decay', -0.1, 'number in [0, 1)'),
+    (GAN, 'train.skip_nonfinite', 'yes', 'True or False'),
+    (GAN, 'eval.batch_size', 0, 'integer >= 1'),
+    (GAN, 'eval.num_samples', 0, 'integer >= 1'),
+    (GAN, 'eval.quality_num_samples', 0, 'integer >= 1'),
+    (GAN, 'model.name', 'flow', 'one of gan, vae'),
+    # The GAN's keys.
+    (GAN, 'model.arch', 'resnet', 'one of mlp, dcgan, infogan'),
+    (GAN, 'model.game', 'wgan', 'one of mm, ns'),
+    (GAN, 'model.penalty', 'gp', 'one of none, wgan_gp, dragan'),
+    (GAN, 'model.d_norm', 'group', 'one of batch, layer, none'),
+    (GAN, 'model.minibatch', 'yes', 'one of none, features, stddev'),
+    (GAN, 'model.z_dim', 0, 'integer >= 1'),
+    (GAN, 'model.g_hidden', [128, 0], 'tuple of integers >= 1'),
+    (GAN, 'model.d_hidden', 128, 'tuple of integers >= 1'),
+    (DCGAN, 'model.features', 0, 'integer >= 1'),
+    (GAN, 'model.code_dim', 0, 'integer >= 1'),
+    (GAN, 'model.n_disc', 0, 'integer >= 1'),
+    (GAN, 'model.unroll_steps', -1, 'integer >= 0'),
+    (GAN, 'model.penalty_weight', -1.0, 'number >= 0'),
+    (GAN, 'model.clip', -0.01, 'number >= 0'),
+    (GAN, 'model.began_gamma', 0.0, 'number in (0, 1]'),
+    (GAN, 'model.began_gamma', 1.5, 'number in (0, 1]'),
+    (GAN, 'model.began_lambda_k', -0.001, 'number >= 0'),
+    (GAN, 'model.arch', 'dcgan', 'square images; ring8 has examples of shape (2,)'),
+    # The optimizers (each player's).
+    (GAN, 'optim.g.name', 'adamw', 'one of adam, rmsprop, sgd'),
+    (GAN, 'optim.g.lr', 0.0, 'number > 0'),
+    (GAN, 'optim.d.lr', float('nan'), 'number > 0'),
+    (GAN, 'optim.d.b1', 1.0, 'number in [0, 1)'),
+    (GAN, 'optim.g.b2', -0.1, 'number in [0, 1)'),
+    ('configs/unrolled_gan.py:smoke', 'optim.g.eps_root', -1e-16, 'number >= 0'),
+    ('configs/wgan.py:smoke', 'optim.d.decay', 1.0, 'number in [0, 1)'),
+    # The VAE's keys.
+    (VAE, 'model.arch', 'resnet', 'one of mlp, conv'),
+    (VAE, 'model.likelihood', 'poisson', 'one of bernoulli, gaussian'),
+    (VAE, 'model.latent_dim', 0, 'integer >= 1'),
+    (VAE, 'model.hidden', [200, -1], 'tuple of integers >= 1'),
+    (VAE, 'model.features', 0, 'integer >= 1'),
+    (VAE, 'data.name', 'ring8', '2D points; the VAE models images'),
+    (VAE, 'optim.lr', -1e-3, 'number > 0'),
+]
+
+
+@pytest.mark.parametrize(
+    'spec, key, value, what', CASES, ids=[f'{c[0][8:]}-{c[1]}={c[2]!r}' for c in CASES]
+)
+def test_a_bad_value_is_an_error_naming_key_and_value(spec, key, value, what):
+  config = _config(spec, **{key.replace('.', '__'): value})
+  shown = json.loads(json.dumps(value))  # as config.json gives it back (a tuple as a list)
+  with pytest.raises(config_lib.ConfigError) as e:
+    loop.setup(config)
+  message = str(e.value)
+  assert message.startswith(f'config.{key}={shown!r}: '), message
+  assert what in message and '\n' not in message
+
+
+def _build(spec, shape, **values):
+  info = sources.DatasetInfo('tiny', 'image', shape, 256, None, ('train', 'test'))
+  return registry.build(_config(spec, **values), info)
+
+
+def test_network_sizes_are_checked_before_any_network_is_built():
+  # DCGAN takes 4 * 2^n or 7 * 2^n pixels, InfoGAN a multiple of 4, the conv VAE too.
+  with pytest.raises(config_lib.ConfigError, match=r"^config.model.arch='dcgan': DCGAN supports"):
+    _build(DCGAN, (12, 12, 1))
+  with pytest.raises(config_lib.ConfigError, match=r"^config.model.arch='infogan': InfoGAN"):
+    _build(DCGAN, (10, 10, 1), model__arch='infogan')
+  with pytest.raises(config_lib.ConfigError, match=r"^config.model.arch='conv': .*10x10"):
+    _build(VAE, (10, 10, 1), model__arch='conv')
+  # BEGAN's convolutional autoencoder takes DCGAN's sizes whatever G's networks.
+  with pytest.raises(config_lib.ConfigError, match='DCGAN supports'):
+    _build('configs/began.py:mnist', (12, 12, 1), model__arch='infogan')
+  frey = sources.local_info('frey_face')  # 28x20, known without its file
+  with pytest.raises(config_lib.ConfigError, match=r'square images; frey_face .*\(28, 20, 1\)'):
+    registry.build(_config(DCGAN), frey)
+  _build(DCGAN, (28, 28, 1))
+  _build(DCGAN, (12, 12, 1), model__arch='mlp')
+
+
+def test_every_preset_passes_its_checks():
+  """No false alarms: every preset of every config file validates and builds (no data read)."""
+  files = sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py')))
+  checked = 0
+  for path in files:
+    module = config_lib.sibling(path, os.path.basename(path)[: -len('.py')])
+    presets = getattr(module, 'PRESETS', None) or config_lib.sibling(path, 'gan').PRESETS
+    for preset in presets:
+      config = config_lib.load(f'{path}:{preset}')
+      config_lib.validate(config)
+      registry.build(config, sources.local_info(config.data.name))
+      checked += 1
+  assert checked >= 60, checked
+
+
+def test_a_config_json_from_before_a_key_existed_still_validates():
+  config = _config(GAN)
+  tree = config.to_dict()
+  del tree['eval']['quality_num_samples']  # added after some runs were written
+  config_lib.validate(config_lib.from_json(json.dumps(tree)))
+
+
+def test_the_message_shape():
+  with pytest.raises(config_lib.ConfigError, match=re.escape("config.a.b='x': must be y.")):
+    config_lib.require(False, 'a.b', 'x', 'must be y')
+  config_lib.require(True, 'a.b', 'x', 'must be y')
