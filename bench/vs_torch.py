@@ -19,7 +19,10 @@ The table and the JSON (--out) give per network: ms/step of both, ratio = torch
 ms / gen ms (> 1: gen is faster), GFLOP/step of our compiled step from XLA's
 cost analysis, the achieved GFLOP/s of both sides with that same FLOP count, and
 the MFU where the device's peak FLOP/s is known (PEAK_FLOPS; null on CPU, with
-the reason), plus the machine, versions and git commit. Record results in
+the reason), plus the machine, versions and git commit. XLA counts what our
+compiled step executes: on CPU that includes the zero taps of the sub-pixel
+transposed convolution (about 2x the useful FLOPs of G's stride-2 layers), so
+GFLOP/step is an upper bound on the networks' useful work. Record results in
 docs/RESULTS.md ("Speed against PyTorch") with the command.
 """
 
@@ -458,6 +461,13 @@ def print_table(results: dict, check: bool) -> None:
     )
 
 
+def write(out: dict, complete: bool) -> None:
+  if _OUT.value:
+    os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
+    with open(_OUT.value, 'w') as f:
+      json.dump({**out, 'complete': complete}, f, indent=2)
+
+
 def main(argv):
   del argv
   unknown = [n for n in _NETWORKS.value if n not in NETWORKS]
@@ -483,18 +493,27 @@ def main(argv):
       },
       'peak_flops_per_chip': peaks,
       'mfu_reason': None if peaks else f'no published peak FLOP/s for device kind {kind!r}',
+      'flops_note': (
+          "XLA's cost analysis of our compiled step (what it executes: on CPU including the "
+          'zero taps of the sub-pixel transposed convolution); torch GFLOP/s use the same count'
+      ),
       'networks': {},
   }
   for name in _NETWORKS.value:
     logging.info('%s ...', name)
-    out['networks'][name] = run_network(name, torch_device, peaks)
+    start = time.perf_counter()
+    out['networks'][name] = r = run_network(name, torch_device, peaks)
+    logging.info(
+        '%s: gen %s ms, torch %s ms (%.0f s)',
+        name, _fmt(r.get('gen_ms'), '.2f'), _fmt(r.get('torch_ms'), '.2f'),
+        time.perf_counter() - start,
+    )  # fmt: skip
+    write(out, complete=False)  # a long run that stops keeps the networks done so far
   if hasattr(os, 'getloadavg'):
     out['machine']['load_average_1m_at_end'] = os.getloadavg()[0]
   print_table(out['networks'], _CHECK.value)
+  write(out, complete=True)
   if _OUT.value:
-    os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-    with open(_OUT.value, 'w') as f:
-      json.dump(out, f, indent=2)
     print(f'Wrote {_OUT.value}')
   mismatched = [n for n, r in out['networks'].items() if r.get('params', {}).get('match') is False]
   if mismatched:

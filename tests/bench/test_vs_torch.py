@@ -23,7 +23,7 @@ def _record(tmp_path, *args, env=None) -> dict:
 
 
 def _check_common(record: dict) -> dict:
-  assert record['benchmark'] == 'vs_torch'
+  assert record['benchmark'] == 'vs_torch' and record['complete']
   for key in ('cpu_model', 'cpu_count', 'device_kind', 'jax_backend'):
     assert key in record['machine']
   for key in ('jax', 'jaxlib', 'torch'):
