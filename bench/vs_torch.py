@@ -238,7 +238,10 @@ class TorchSide:
       self.twin = torch_twins.build(config, info, device, fmt[memory_format], adam)
     except torch_twins.Unsupported as e:
       raise Skip(f'no torch twin for {e}') from e
-    self.batch = self.twin.put_batch(batch)
+    x = batch['x']
+    while x.ndim > len(info.shape) + 1:  # stacked micro-batches: the twin steps on the first
+      x = x[0]
+    self.batch = self.twin.put_batch({'x': x})
     self.params = self.twin.param_summary()
     self.calls, self.cuda = calls, device == 'cuda'
 
@@ -357,7 +360,7 @@ def run_network(name: str, torch_device: str | None, peaks) -> dict:
   record = {
       'what': net.what,
       'config': net.spec,
-      'overrides': [f'{k}={v}' for k, v in net.overrides] + [s for s in _SET.value],
+      'overrides': [f'{k}={v}' for k, v in net.overrides] + list(_SET.value),
       'set_ignored': skipped,
       'batch_size': int(config.train.batch_size),
   }
