@@ -1,0 +1,521 @@
+"""PyTorch twins of our networks and train steps, for bench/vs_torch.py (eager mode).
+
+Each twin is built from the same config and dataset info as our model and has
+the same layers: types, kernel sizes, strides, paddings, biases on or off,
+batch-norm placement, activations, hence the same parameter tensors and counts
+(vs_torch.py --check compares them). Its step mirrors our train step:
+
+  GAN (gen/models/gan/gan.py, n_disc = 1): D on the real batch and, separately,
+    on fakes of G from fresh noise made without gradient; D's loss; Adam on D.
+    Then G with new noise, D on its fakes, G's loss backpropagated through D
+    into G; Adam on G only. Batch norm runs in training mode throughout; as in
+    ours, only G's own update advances G's running statistics and only D's
+    update advances D's. BEGAN's k_t is updated after D's update.
+  VAE (gen/models/vae/vae.py): one ELBO step, Bernoulli likelihood from logits,
+    the closed-form KL, one reparameterised sample; Adam.
+  Both (gen/train/step.py): the EMA of the networks the model names, when
+    train.ema_decay > 0; losses and gradient norms as metrics (kept on the
+    device: no host sync per step). Not mirrored: our non-finite guard.
+
+Weights keep torch's default initialisation: only their shapes matter for speed.
+Nothing in `gen` imports this module; it needs torch (requirements-bench.txt).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Our batch norm's momentum 0.9 (running = 0.9 running + 0.1 batch) is torch's 0.1.
+_BN_MOMENTUM = 0.1
+
+
+class Unsupported(ValueError):
+  """A config option the twins do not mirror."""
+
+
+def dcgan_plan(size: int) -> tuple[int, int]:
+  """(base map size, number of 2x up/downsamplings), the rule of our DCGAN networks."""
+  for base in (4, 7):
+    n, s = 0, size
+    while s > base and s % 2 == 0:
+      s, n = s // 2, n + 1
+    if s == base:
+      return base, n
+  raise Unsupported(f'DCGAN sizes are 4*2^n or 7*2^n; got {size}.')
+
+
+def _flatten(x):
+  """(N, C, H, W) -> (N, H*W*C) in our (NHWC) order, a view for channels-last tensors;
+  contiguous ones are flattened C-first, also a view (a dense layer's cost is the same)."""
+  if x.dim() == 4 and not x.is_contiguous():
+    return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+  return x.reshape(x.shape[0], -1)
+
+
+class _Unflatten(nn.Module):
+  """(N, H*W*C) -> (N, C, H, W) in the layout the network runs in, without a copy."""
+
+  def __init__(self, channels: int, size: int, channels_last: bool):
+    super().__init__()
+    self.shape, self.channels_last = (channels, size, size), channels_last
+
+  def forward(self, x):
+    c, h, w = self.shape
+    if self.channels_last:
+      return x.view(x.shape[0], h, w, c).permute(0, 3, 1, 2)
+    return x.view(x.shape[0], c, h, w)
+
+
+class _Flatten(nn.Module):
+
+  def forward(self, x):
+    return _flatten(x)
+
+
+class SameConv2d(nn.Conv2d):
+  """Flax's padding='SAME': total padding max((ceil(n/s) - 1) s + k - n, 0), the extra
+  pixel at the end when it is odd (torch pads symmetrically, so that case pads first)."""
+
+  def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1):
+    super().__init__(cin, cout, kernel, stride, padding=0)
+
+  def forward(self, x):
+    k, s, n = self.kernel_size[0], self.stride[0], x.shape[-1]
+    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+    if total % 2 == 0:
+      return F.conv2d(x, self.weight, self.bias, s, total // 2)
+    lo = total // 2
+    return super().forward(F.pad(x, (lo, total - lo, lo, total - lo)))
+
+
+def _bn2d(c):
+  return nn.BatchNorm2d(c, eps=1e-5, momentum=_BN_MOMENTUM)
+
+
+def _bn1d(c):
+  return nn.BatchNorm1d(c, eps=1e-5, momentum=_BN_MOMENTUM)
+
+
+def _mlp(sizes, activation=nn.ReLU):
+  """Our gen.nn.MLP: dense layers, `activation` between them, the last linear."""
+  layers = []
+  for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    layers.append(nn.Linear(a, b))
+    if i < len(sizes) - 2:
+      layers.append(activation())
+  return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+
+  def __init__(self, z_dim, hidden, out_dim):
+    super().__init__()
+    self.net = _mlp((z_dim, *hidden, out_dim))
+
+  def forward(self, z):
+    return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+
+  def __init__(self, in_dim, hidden):
+    super().__init__()
+    self.net = _mlp((in_dim, *hidden, 1))
+
+  def forward(self, x):
+    return self.net(x.reshape(x.shape[0], -1))[:, 0]
+
+
+class DCGANGenerator(nn.Module):
+  """z as a 1x1 map, transposed convs (first base x base, s1, p0; then 4x4 s2 p1),
+  batch norm + ReLU after each but the last (with bias), Tanh."""
+
+  def __init__(self, size, channels, features, z_dim):
+    super().__init__()
+    base, n_up = dcgan_plan(size)
+    width = features * 2 ** (n_up - 1)
+    layers = [nn.ConvTranspose2d(z_dim, width, base, 1, 0, bias=False), _bn2d(width), nn.ReLU(True)]
+    for level in reversed(range(n_up - 1)):
+      out = features * 2**level
+      layers += [nn.ConvTranspose2d(width, out, 4, 2, 1, bias=False), _bn2d(out), nn.ReLU(True)]
+      width = out
+    layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+    self.net = nn.Sequential(*layers)
+    self.z_dim = z_dim
+
+  def forward(self, z):
+    return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+  """4x4 s2 p1 convs (bias only on the first, batch norm after the others), LeakyReLU
+  0.2, then a conv over the whole base map (with bias) -> (N,) logits."""
+
+  def __init__(self, size, channels, features):
+    super().__init__()
+    base, n_down = dcgan_plan(size)
+    layers, width = [], channels
+    for level in range(n_down):
+      out = features * 2**level
+      layers.append(nn.Conv2d(width, out, 4, 2, 1, bias=level == 0))
+      if level > 0:
+        layers.append(_bn2d(out))
+      layers.append(nn.LeakyReLU(0.2, True))
+      width = out
+    layers.append(nn.Conv2d(width, 1, base))
+    self.net = nn.Sequential(*layers)
+
+  def forward(self, x):
+    return self.net(x).view(x.shape[0])
+
+
+class InfoGANGenerator(nn.Module):
+  """FC 1024, FC (size/4)^2 * 128 (no bias, batch norm, ReLU), 4x4 s2 up-conv 64
+  (no bias, batch norm, ReLU), 4x4 s2 up-conv `channels` (bias), Tanh."""
+
+  def __init__(self, size, channels, z_dim, channels_last):
+    super().__init__()
+    s = size // 4
+    self.net = nn.Sequential(
+        nn.Linear(z_dim, 1024, bias=False),
+        _bn1d(1024),
+        nn.ReLU(True),
+        nn.Linear(1024, s * s * 128, bias=False),
+        _bn1d(s * s * 128),
+        nn.ReLU(True),
+        _Unflatten(128, s, channels_last),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
+        _bn2d(64),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(64, channels, 4, 2, 1),
+        nn.Tanh(),
+    )
+
+  def forward(self, z):
+    return self.net(z)
+
+
+class InfoGANDiscriminator(nn.Module):
+  """4x4 s2 conv 64 (bias), 4x4 s2 conv 128 + BN, FC 1024 + BN, FC 1; LeakyReLU 0.2."""
+
+  def __init__(self, size, channels):
+    super().__init__()
+    s = size // 4
+    self.net = nn.Sequential(
+        nn.Conv2d(channels, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False),
+        _bn2d(128),
+        nn.LeakyReLU(0.2, True),
+        _Flatten(),
+        nn.Linear(s * s * 128, 1024, bias=False),
+        _bn1d(1024),
+        nn.LeakyReLU(0.2, True),
+        nn.Linear(1024, 1),
+    )
+
+  def forward(self, x):
+    return self.net(x)[:, 0]
+
+
+class ConvAutoencoderDiscriminator(nn.Module):
+  """BEGAN's autoencoder as ours: 3x3 convs with ELU (`repeat` per resolution), stride-2
+  SAME convs widening by n, FC to the code; FC to an n-wide base map, nearest 2x
+  upsampling, a last linear 3x3 conv. Output: the energy mean |x - AE(x)|, shape (N,)."""
+
+  def __init__(self, size, channels, features, code_dim, channels_last, repeat=2):
+    super().__init__()
+    base, n = dcgan_plan(size)
+    f = features
+
+    def convs(cin, width):
+      layers = []
+      for _ in range(repeat):
+        layers += [SameConv2d(cin, width, 3), nn.ELU(inplace=True)]
+        cin = width
+      return layers
+
+    enc = [SameConv2d(channels, f, 3), nn.ELU(inplace=True)]
+    width = f
+    for level in range(n):
+      enc += convs(width, f * (level + 1))
+      enc += [SameConv2d(f * (level + 1), f * (level + 2), 3, stride=2), nn.ELU(inplace=True)]
+      width = f * (level + 2)
+    enc += convs(width, f * (n + 1))
+    enc += [_Flatten(), nn.Linear(base * base * f * (n + 1), code_dim)]
+    dec = [nn.Linear(code_dim, base * base * f), _Unflatten(f, base, channels_last)]
+    for _ in range(n):
+      dec += convs(f, f) + [nn.Upsample(scale_factor=2, mode='nearest')]
+    dec += convs(f, f) + [SameConv2d(f, channels, 3)]
+    self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
+
+  def forward(self, x):
+    return torch.mean(torch.abs(x - self.decoder(self.encoder(x))), dim=(1, 2, 3))
+
+
+class ConvEncoder(nn.Module):
+
+  def __init__(self, channels, features, latent_dim, size):
+    super().__init__()
+    s = size // 4
+    self.net = nn.Sequential(
+        nn.Conv2d(channels, features, 4, 2, 1),
+        nn.ReLU(True),
+        nn.Conv2d(features, 2 * features, 4, 2, 1),
+        nn.ReLU(True),
+        _Flatten(),
+        nn.Linear(s * s * 2 * features, 2 * latent_dim),
+    )
+
+  def forward(self, x):
+    return torch.chunk(self.net(x), 2, dim=-1)
+
+
+class ConvDecoder(nn.Module):
+
+  def __init__(self, features, latent_dim, size, out_channels, channels_last):
+    super().__init__()
+    s = size // 4
+    self.net = nn.Sequential(
+        nn.Linear(latent_dim, s * s * 2 * features),
+        nn.ReLU(True),
+        _Unflatten(2 * features, s, channels_last),
+        nn.ConvTranspose2d(2 * features, features, 4, 2, 1),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(features, out_channels, 4, 2, 1),
+    )
+
+  def forward(self, z):
+    return self.net(z)
+
+
+def _adam(params, cfg, impl: str):
+  """torch Adam with our optimizer's hyperparameters (gen/train/optim.py)."""
+  if cfg.name != 'adam':
+    raise Unsupported(f'optimizer {cfg.name!r} (the twins mirror Adam only).')
+  if cfg.get('eps_root', 0.0):
+    raise Unsupported('Adam eps_root > 0 has no torch counterpart.')
+  kwargs = {'foreach': True} if impl == 'foreach' else {'fused': True} if impl == 'fused' else {}
+  return torch.optim.Adam(
+      params,
+      lr=cfg.lr,
+      betas=(cfg.get('b1', 0.9), cfg.get('b2', 0.999)),
+      eps=cfg.get('eps', 1e-8),
+      **kwargs,
+  )
+
+
+def _grad_norm(params):
+  return torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+
+
+class _BatchNormStats:
+  """Switches a network's running-statistics update off (momentum 0 keeps them)
+  for a pass whose statistics our step discards; the normalisation is unchanged."""
+
+  def __init__(self, net: nn.Module):
+    self.norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+  def frozen(self, frozen: bool):
+    for m in self.norms:
+      m.momentum = 0.0 if frozen else _BN_MOMENTUM
+
+
+class Twin:
+  """A twin network set and its step; `step(batch)` is one update, metrics on the device."""
+
+  def __init__(self, nets: dict, config, device, memory_format, adam: str):
+    self.nets = nets
+    self.device = device
+    self.memory_format = memory_format
+    for net in nets.values():
+      net.to(device=device, memory_format=memory_format).train()
+    self.adam = adam
+    self.ema_decay = float(config.train.ema_decay)
+
+  def parameters(self):
+    return [p for net in self.nets.values() for p in net.parameters()]
+
+  def param_summary(self) -> dict:
+    sizes = sorted(p.numel() for p in self.parameters())
+    return {'tensors': len(sizes), 'count': sum(sizes), 'sizes': sizes}
+
+  def put_batch(self, batch):
+    """Our host batch (NHWC for images) -> a tensor in the twin's layout."""
+    x = torch.from_numpy(batch['x']).to(self.device)
+    if x.dim() == 4:
+      x = x.permute(0, 3, 1, 2).contiguous(memory_format=self.memory_format)
+    return x
+
+  def _ema_init(self, net_names):
+    self.ema_params = [p for n in net_names for p in self.nets[n].parameters()]
+    self.ema = [p.detach().clone() for p in self.ema_params] if self.ema_decay > 0 else None
+
+  def _ema_update(self):
+    if self.ema is not None:
+      with torch.no_grad():
+        # e = decay e + (1 - decay) p, as gen/train/step.py.
+        torch._foreach_lerp_(self.ema, self.ema_params, 1.0 - self.ema_decay)
+
+
+class GANTwin(Twin):
+  """One D update, then one G update (gen/models/gan/gan.py, n_disc = 1)."""
+
+  def __init__(self, config, info, device, memory_format, adam):
+    cfg = config.model
+    _check_gan(cfg)
+    shape = tuple(info.shape)
+    size, channels = shape[0], shape[-1]
+    channels_last = memory_format == torch.channels_last
+    if cfg.arch == 'mlp':
+      g = MLPGenerator(cfg.z_dim, tuple(cfg.g_hidden), math.prod(shape))
+    elif cfg.arch == 'dcgan':
+      g = DCGANGenerator(size, channels, cfg.features, cfg.z_dim)
+    else:
+      g = InfoGANGenerator(size, channels, cfg.z_dim, channels_last)
+    if cfg.game == 'began':
+      d = ConvAutoencoderDiscriminator(size, channels, cfg.features, cfg.code_dim, channels_last)
+    elif cfg.arch == 'mlp':
+      d = MLPDiscriminator(math.prod(shape), tuple(cfg.d_hidden))
+    elif cfg.arch == 'dcgan':
+      d = DCGANDiscriminator(size, channels, cfg.features)
+    else:
+      d = InfoGANDiscriminator(size, channels)
+    super().__init__({'g': g, 'd': d}, config, device, memory_format, adam)
+    self.g, self.d = g, d
+    self.g_stats, self.d_stats = _BatchNormStats(g), _BatchNormStats(d)
+    self.g_opt = _adam(g.parameters(), config.optim.g, adam)
+    self.d_opt = _adam(d.parameters(), config.optim.d, adam)
+    self.game, self.z_dim = cfg.game, cfg.z_dim
+    self.gamma, self.lambda_k = cfg.began_gamma, cfg.began_lambda_k
+    self.k = torch.zeros((), device=device)
+    self._ema_init(('g',))
+
+  def _noise(self, n):
+    return torch.randn(n, self.z_dim, device=self.device)
+
+  def _generate(self, n):
+    x = self.g(self._noise(n))
+    return x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
+
+  def step(self, real) -> dict:
+    n = real.shape[0]
+    # D: fakes without gradient; G's statistics of this pass are discarded, as ours.
+    self.g_stats.frozen(True)
+    with torch.no_grad():
+      fake = self._generate(n)
+    self.g_stats.frozen(False)
+    real_out, fake_out = self.d(real), self.d(fake)
+    if self.game == 'began':
+      real_e, fake_e = real_out.mean(), fake_out.mean()
+      d_loss = real_e - self.k * fake_e
+    else:  # ns
+      d_real = F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
+      d_fake = F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out))
+      d_loss = d_real + d_fake
+    self.d_opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    metrics = {'d/loss': d_loss.detach(), 'd/grad_norm': _grad_norm(self.d.parameters())}
+    self.d_opt.step()
+    if self.game == 'began':
+      with torch.no_grad():
+        balance = self.gamma * real_e - fake_e
+        metrics.update({'began/k': self.k, 'began/balance': balance})
+        self.k = torch.clamp(self.k + self.lambda_k * balance, 0.0, 1.0)
+    else:
+      metrics.update(
+          {
+              'd/loss_real': d_real.detach(),
+              'd/loss_fake': d_fake.detach(),
+              'd/real_prob': torch.sigmoid(real_out.detach()).mean(),
+              'd/fake_prob': torch.sigmoid(fake_out.detach()).mean(),
+          }
+      )
+
+    # G: new noise, gradient through D into G only; D's statistics are not updated.
+    self.d.requires_grad_(False)
+    self.d_stats.frozen(True)
+    out = self.d(self._generate(n))
+    if self.game == 'began':
+      g_loss = out.mean()
+    else:
+      g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+    self.g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    self.d_stats.frozen(False)
+    self.d.requires_grad_(True)
+    metrics.update({'g/loss': g_loss.detach(), 'g/grad_norm': _grad_norm(self.g.parameters())})
+    self.g_opt.step()
+    self._ema_update()
+    return metrics
+
+
+def _check_gan(cfg):
+  options = {
+      'game': (cfg.game, ('ns', 'began')),
+      'arch': (cfg.arch, ('mlp', 'dcgan', 'infogan')),
+      'minibatch': (cfg.minibatch, ('none',)),
+      'd_norm': (cfg.d_norm, ('batch',)),
+      'penalty': (cfg.penalty, ('none',)),
+      'n_disc': (cfg.n_disc, (1,)),
+      'unroll_steps': (cfg.unroll_steps, (0,)),
+      'clip': (cfg.clip, (0.0, 0)),
+  }
+  for key, (value, valid) in options.items():
+    if value not in valid:
+      raise Unsupported(f'model.{key}={value!r} (the twins mirror {", ".join(map(str, valid))}).')
+  if cfg.game == 'began' and cfg.arch == 'mlp':
+    raise Unsupported('BEGAN with MLP networks (the twins mirror the conv autoencoder).')
+
+
+class VAETwin(Twin):
+  """One ELBO step (gen/models/vae/vae.py): Bernoulli likelihood, one sample."""
+
+  def __init__(self, config, info, device, memory_format, adam):
+    cfg = config.model
+    if cfg.arch != 'conv' or cfg.likelihood != 'bernoulli':
+      raise Unsupported(
+          f'VAE arch={cfg.arch!r}, likelihood={cfg.likelihood!r} '
+          '(the twins mirror conv, bernoulli).'
+      )
+    size, channels = info.shape[0], info.shape[-1]
+    channels_last = memory_format == torch.channels_last
+    enc = ConvEncoder(channels, cfg.features, cfg.latent_dim, size)
+    dec = ConvDecoder(cfg.features, cfg.latent_dim, size, channels, channels_last)
+    super().__init__({'enc': enc, 'dec': dec}, config, device, memory_format, adam)
+    self.enc, self.dec = enc, dec
+    self.opt = _adam(self.parameters(), config.optim, adam)
+    self._ema_init(('enc', 'dec'))
+
+  def step(self, x) -> dict:
+    mean, log_var = self.enc(x)
+    z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+    logits = self.dec(z)
+    rec = torch.sum((x * logits - F.softplus(logits)).flatten(1), dim=1)
+    kl = torch.sum(-0.5 * (1.0 + log_var - mean**2 - torch.exp(log_var)), dim=1)
+    elbo = rec - kl
+    loss = -elbo.mean()
+    self.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    metrics = {
+        'vae/loss': loss.detach(),
+        'vae/grad_norm': _grad_norm(self.parameters()),
+        'vae/rec': rec.detach().mean(),
+        'vae/kl': kl.detach().mean(),
+    }
+    self.opt.step()
+    self._ema_update()
+    return metrics
+
+
+def build(config, info, device='cpu', memory_format=torch.channels_last, adam='default') -> Twin:
+  """The twin of `registry.build(config, info)`; raises Unsupported for options it lacks."""
+  if config.model.name == 'gan':
+    return GANTwin(config, info, device, memory_format, adam)
+  if config.model.name == 'vae':
+    return VAETwin(config, info, device, memory_format, adam)
+  raise Unsupported(f'model {config.model.name!r}.')
