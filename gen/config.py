@@ -44,6 +44,9 @@ def base_config() -> ml_collections.ConfigDict:
       ema_decay=0.0,  # > 0: EMA of the networks the model names
       skip_nonfinite=False,  # skip and count non-finite updates instead of stopping
       max_to_keep=3,
+      # Train steps per jitted call (a lax.scan over that many batches), for small,
+      # dispatch-bound steps; num_steps and the *_every intervals must be multiples.
+      steps_per_call=1,
   )
   c.eval = dict(
       batch_size=500,  # evaluation batches; also the sampling batch of sample-quality metrics
