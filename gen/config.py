@@ -47,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
       # Train steps per jitted call (a lax.scan over that many batches), for small,
       # dispatch-bound steps; num_steps and the *_every intervals must be multiples.
       steps_per_call=1,
+      # 'float32' | 'bfloat16': the dtype networks compute in; params, optimizer
+      # state, losses and batch-norm statistics stay float32 (gen/nn/apply.py).
+      compute_dtype='float32',
   )
   c.eval = dict(
       batch_size=500,  # evaluation batches; also the sampling batch of sample-quality metrics

@@ -1,6 +1,6 @@
 """Layers shared across model families: one implementation each."""
 
-from gen.nn.apply import apply, init_variables
+from gen.nn.apply import apply, compute_dtype, init_variables
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gen.nn.mlp import MLP
@@ -11,5 +11,6 @@ __all__ = [
     'MinibatchDiscrimination',
     'MinibatchStdDev',
     'apply',
+    'compute_dtype',
     'init_variables',
 ]

@@ -14,6 +14,7 @@ from absl import logging
 
 from gen import config as config_lib
 from gen import data as data_lib
+from gen import nn as gnn
 from gen.data import toy2d
 from gen.models import registry
 from gen.train import checkpoint as ckpt_lib
@@ -107,6 +108,7 @@ _CALL_ALIGNED = ('num_steps', 'log_every', 'checkpoint_every', 'sample_every')
 def check_train_keys(config) -> None:
   """Start-up checks of the loop's own train.* keys (ConfigError, one line)."""
   tc = config.train
+  gnn.compute_dtype(tc.compute_dtype)
   k = tc.steps_per_call
   if not isinstance(k, int) or k < 1:
     raise config_lib.ConfigError(f'train.steps_per_call={k!r}; it must be an integer >= 1.')
