@@ -25,19 +25,40 @@ def k_run(tmp_path_factory):
   return work
 
 
-def test_k_steps_per_call_log_and_end_as_one(tmp_path, k_run):
-  runs.train(tmp_path / 'one', SPEC)
-  one, k = runs.losses(tmp_path / 'one'), runs.losses(k_run)
-  assert sorted(one) == sorted(k) == [5, 10, 15, 20]
-  for step in one:  # each logged value is its own step's, not the call's mean
-    assert one[step].keys() == k[step].keys()
-    names = sorted(one[step])
+@pytest.fixture(scope='module')
+def one_run(tmp_path_factory):
+  """The smoke preset, straight through with one step per call."""
+  work = tmp_path_factory.mktemp('steps_per_call') / 'one'
+  runs.train(work, SPEC)
+  return work
+
+
+def _assert_close_runs(a, b, steps):
+  """Logged values at `steps` and the final state of two runs agree to float tolerance."""
+  la, lb = runs.losses(a), runs.losses(b)
+  for step in steps:  # each logged value is its own step's, not the call's mean
+    assert la[step].keys() == lb[step].keys()
+    names = sorted(la[step])
     np.testing.assert_allclose(
-        [k[step][n] for n in names], [one[step][n] for n in names], rtol=1e-6, err_msg=str(step)
+        [lb[step][n] for n in names], [la[step][n] for n in names], rtol=1e-6, err_msg=str(step)
     )
+  for x, y in zip(runs.state_leaves(a), runs.state_leaves(b), strict=True):
+    np.testing.assert_allclose(y, x, rtol=1e-6, atol=1e-7)
+
+
+def test_k_steps_per_call_log_and_end_as_one(one_run, k_run):
+  assert sorted(runs.losses(one_run)) == sorted(runs.losses(k_run)) == [5, 10, 15, 20]
   assert runs.steps(k_run) == [10, 20]
-  for a, b in zip(runs.state_leaves(tmp_path / 'one'), runs.state_leaves(k_run), strict=True):
-    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+  _assert_close_runs(one_run, k_run, [5, 10, 15, 20])
+
+
+def test_resume_from_another_k_realigns_with_one_shorter_call(tmp_path, one_run):
+  work = tmp_path / 'run'
+  runs.train(work, SPEC, 'train.num_steps=12')  # k = 1: a checkpoint at 12
+  runs.train(work, SPEC, f'train.steps_per_call={K}')  # 3 steps, then calls of K
+  assert sorted(runs.losses(work)) == [5, 10, 12, 15, 20]
+  assert runs.steps(work) == [10, 12, 20]
+  _assert_close_runs(one_run, work, [15, 20])
 
 
 def test_resume_with_the_same_k_is_bitwise(tmp_path, k_run):
