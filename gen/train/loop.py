@@ -260,7 +260,7 @@ def _loop(run: _Run, state, first) -> dict:
     t += n
     if t % tc.log_every == 0 or t == tc.num_steps:
       skipped = _check_finite(state, names, run.ckpt, tc.skip_nonfinite)
-      last = {k: float(v) for k, v in sharding.to_host(metrics).items()}
+      last = {name: float(v) for name, v in sharding.to_host(metrics).items()}
       last['nonfinite/skipped'] = skipped
       p = progress.update(t)
       run.writer.write(t, {**last, **p})
