@@ -52,6 +52,7 @@ flags.mark_flags_as_required(['workdir'])
 def main(argv):
   del argv
   cli.quiet_library_logs()
+  cli.setup_compilation_cache()
   try:
     result = eval_run.run(
         _WORKDIR.value,

@@ -34,6 +34,7 @@ flags.mark_flags_as_required(['config', 'workdir'])
 def main(argv):
   del argv
   cli.quiet_library_logs()
+  cli.setup_compilation_cache()
   try:
     config = cli.load_config(_CONFIG.value)
     cli.init_distributed(_COORD.value, _NPROC.value, _PID.value, _AUTO.value)

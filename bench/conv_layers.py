@@ -1,7 +1,7 @@
 r"""Per-layer speed of the shared convolution layers' implementations, against PyTorch.
 
   python bench/conv_layers.py                       # the layers of the networks in bench/vs_torch.py
-  python bench/conv_layers.py --layers=t:64,7,128,64,4,2,1 --in_scan
+  python bench/conv_layers.py --layer=t:64,7,128,64,4,2,1 --layer=c:64,14,64,128,4,2,1 --in_scan
 
 A layer is `c:N,H,CIN,COUT,K,S,P` (convolution, square input and kernel) or
 `t:N,H,CIN,COUT,K,S,P` (transposed convolution, PyTorch semantics). For each
@@ -42,7 +42,7 @@ DEFAULT_LAYERS = (
     'c:64,28,32,32,3,1,1', 'c:64,28,32,64,3,2,1', 'c:64,14,64,64,3,1,1', 'c:64,7,96,96,3,1,1',
 )  # fmt: skip
 
-_LAYERS = flags.DEFINE_list('layers', list(DEFAULT_LAYERS), 'Layers to time (see the docstring).')
+_LAYERS = flags.DEFINE_multi_string('layer', list(DEFAULT_LAYERS), 'A layer to time (repeatable; see the docstring).')
 _REPEATS = flags.DEFINE_integer('repeats', 20, 'Timed calls per measurement.')
 _IN_SCAN = flags.DEFINE_bool('in_scan', False, 'Also time forward + backward inside a lax.scan.')
 _TORCH = flags.DEFINE_bool('torch', True, 'Time PyTorch too (if installed).')

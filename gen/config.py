@@ -51,6 +51,12 @@ def base_config() -> ml_collections.ConfigDict:
       ema_decay=0.0,  # > 0: EMA of the networks the model names
       skip_nonfinite=False,  # skip and count non-finite updates instead of stopping
       max_to_keep=3,
+      # Train steps per jitted call (a lax.scan over that many batches), for small,
+      # dispatch-bound steps; num_steps and the *_every intervals must be multiples.
+      steps_per_call=1,
+      # 'float32' | 'bfloat16': the dtype networks compute in; params, optimizer
+      # state, losses and batch-norm statistics stay float32 (gen/nn/apply.py).
+      compute_dtype='float32',
   )
   c.eval = dict(
       batch_size=500,  # evaluation batches; also the sampling batch of sample-quality metrics
@@ -58,6 +64,10 @@ def base_config() -> ml_collections.ConfigDict:
       quality_num_samples=10_000,  # samples of FID / IS / KID / PRD / prdc (eval.py --num_samples)
   )
   return c
+
+
+# train.compute_dtype: the dtype networks compute in (gen.nn.apply keeps params float32).
+COMPUTE_DTYPES = ('float32', 'bfloat16')
 
 
 # -- Checks: one message shape, 'config.<key>=<value>: <what is required>.' -------------------
@@ -134,6 +144,8 @@ _CHECKS = (
     ('train.ema_decay', functools.partial(require_number, low=0.0, high=1.0)),
     ('train.skip_nonfinite', require_bool),
     ('train.max_to_keep', require_int),
+    ('train.steps_per_call', require_int),
+    ('train.compute_dtype', functools.partial(require_choice, choices=COMPUTE_DTYPES)),
     ('eval.batch_size', require_int),
     ('eval.num_samples', require_int),
     ('eval.quality_num_samples', require_int),
@@ -167,6 +179,18 @@ def validate(config) -> None:
       True,
       'data.binarize and data.dequantize are exclusive: choose one',
   )
+  # Logs, samples, checkpoints and SIGTERM are handled between calls of
+  # train.steps_per_call steps, so a logged metric is exactly its step's.
+  k = config.train.get('steps_per_call', 1)
+  for key in ('num_steps', 'log_every', 'checkpoint_every', 'sample_every'):
+    value = config.train[key]
+    if value % k:
+      lower, upper = value - value % k, value - value % k + k
+      use = f'{lower} or {upper}' if lower else f'{upper}'
+      require(
+          False, f'train.{key}', value, f'must be a multiple of train.steps_per_call={k} (logs, '
+          f'samples and checkpoints happen between calls): use {use}'
+      )  # fmt: skip
 
 
 def select_preset(

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real-data folder and a runner for the command-line tools."""
+"""Shared fixtures: the real-data folder, a runner for the command-line tools and
+their compilation cache."""
 
 import os
 import subprocess
@@ -7,6 +8,16 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _compilation_cache(tmp_path_factory):
+  """Command-line runs in the tests share one fresh compilation cache: on, as for a
+  user (so the resume tests also check that cached executables reproduce bitwise),
+  but never the user's own cache directory."""
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setenv('GEN_COMPILATION_CACHE', str(tmp_path_factory.mktemp('compilation_cache')))
+    yield
 
 
 def data_dir_or_skip(*names: str) -> str:

@@ -2,9 +2,13 @@
 
 import json
 import os
+import pathlib
+import signal
 import subprocess
 import sys
+import time
 
+import chex
 import jax
 import numpy as np
 
@@ -38,10 +42,31 @@ def start_train(workdir, spec: str, *overrides: str, flags=()) -> subprocess.Pop
   )
 
 
+def train_and_preempt(workdir, spec: str, *overrides: str) -> str:
+  """train.py in the background, SIGTERM once it has logged; asserts it exited with
+  143 after saving one checkpoint, and returns its stderr."""
+  proc = start_train(workdir, spec, *overrides)
+  log = pathlib.Path(workdir) / 'metrics.jsonl'
+  deadline = time.time() + 120
+  while not log.exists() or not log.read_text():
+    assert time.time() < deadline and proc.poll() is None, 'training never logged'
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=120)
+  assert proc.returncode == 143, err[-2000:]
+  assert 'Preempted' in err
+  return err
+
+
 def state_leaves(workdir, step=None) -> list[np.ndarray]:
   """Every array of the saved train state (params, optimizer states, counters)."""
   _, _, _, state, _ = eval_run.load_run(str(workdir), step)
   return [np.asarray(x) for x in jax.tree.leaves(state)]
+
+
+def assert_identical(a: list[np.ndarray], b: list[np.ndarray]) -> None:
+  """Bitwise equality of two lists of arrays (e.g. `state_leaves` of two runs)."""
+  chex.assert_trees_all_equal(a, b, strict=True)
 
 
 def params(workdir, step=None) -> list[np.ndarray]:

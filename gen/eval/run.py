@@ -49,7 +49,7 @@ def load_run(workdir: str, step: int | None = None):
     with jax.set_mesh(mesh):
       batch = sharding.put_batch(
           loop.example_batch(config, model),
-          sharding.batch_sharding(mesh, model.batches_per_step > 1),
+          sharding.batch_sharding(mesh, sharding.leading_axes(model)),
       )
       state, _ = ckpt.restore(step, loop.abstract_state(model, config, mesh, batch))
   finally:

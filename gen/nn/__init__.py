@@ -1,6 +1,6 @@
 """Layers shared across model families: one implementation each."""
 
-from gen.nn.apply import apply, init_variables
+from gen.nn.apply import apply, compute_dtype, init_variables
 from gen.nn.conv import Conv
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.minibatch import MinibatchDiscrimination, MinibatchStdDev
@@ -13,5 +13,6 @@ __all__ = [
     'MinibatchDiscrimination',
     'MinibatchStdDev',
     'apply',
+    'compute_dtype',
     'init_variables',
 ]

@@ -47,7 +47,7 @@ class _SigtermFlag:
     self._previous = signal.signal(signal.SIGTERM, self._handle)
 
   def _handle(self, signum, frame):
-    logging.warning('SIGTERM received: saving a checkpoint at the next step boundary.')
+    logging.warning('SIGTERM received: saving a checkpoint at the next call boundary.')
     self.raised = True
 
   def restore(self):
@@ -134,8 +134,10 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
   if is_main:
     _write_config(config, workdir)
     os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  stacked = model.batches_per_step > 1
-  repl, batch_sh = sharding.replicated(mesh), sharding.batch_sharding(mesh, stacked)
+  repl = sharding.replicated(mesh)
+  batch_sh = sharding.batch_sharding(
+      mesh, sharding.leading_axes(model, config.train.steps_per_call)
+  )
   data_it = data_lib.train_iterator(
       config, jax.process_index(), jax.process_count(), num_micro=model.batches_per_step
   )
@@ -144,7 +146,9 @@ def train(config, workdir: str, restore_step: int | None = None) -> dict:
   writer = writers.MetricWriter(workdir, enabled=is_main)
   try:
     with jax.set_mesh(mesh):
-      first = sharding.put_batch(example_batch(config, model), batch_sh)
+      first = sharding.put_batch(
+          example_batch(config, model), sharding.batch_sharding(mesh, sharding.leading_axes(model))
+      )
       init = jax.jit(
           lambda k, b: step_lib.init_state(model, config.train.ema_decay, k, b), out_shardings=repl
       )
@@ -205,10 +209,19 @@ class _Run:
   is_main: bool
 
 
+def next_batches(data_it, n: int, stacked: bool):
+  """The iterator's next batch, or its next `n` stacked on a new leading (call) axis."""
+  if not stacked:
+    return next(data_it)
+  parts = [next(data_it) for _ in range(n)]
+  return {key: np.stack([p[key] for p in parts]) for key in parts[0]}
+
+
 def _loop(run: _Run, state, first) -> dict:
   tc = run.config.train
-  step_fn = jax.jit(
-      step_lib.make_train_step(run.model, tc.ema_decay),
+  k = tc.steps_per_call
+  call_fn = jax.jit(
+      step_lib.make_train_call(run.model, tc.ema_decay, k),
       in_shardings=(run.repl, run.batch_sh),
       out_shardings=(run.repl, run.repl),
       donate_argnums=0,
@@ -216,7 +229,8 @@ def _loop(run: _Run, state, first) -> dict:
   sample_fn = jax.jit(run.model.sample, static_argnums=2, out_shardings=run.repl)
   # One fixed key for every sample grid, so grids over training are comparable.
   sample_key = jax.random.fold_in(jax.random.PRNGKey(run.config.seed), 1 << 30)
-  names = step_lib.checked_names(jax.eval_shape(step_fn, state, first)[1], state.params)
+  metric_shapes = jax.eval_shape(step_lib.make_train_step(run.model, tc.ema_decay), state, first)[1]
+  names = step_lib.checked_names(metric_shapes, state.params)
 
   t = int(sharding.to_host(state.step))
   progress = writers.Progress(t, tc.num_steps)
@@ -237,12 +251,15 @@ def _loop(run: _Run, state, first) -> dict:
       save(t)
       logging.warning('Preempted: checkpoint saved at step %d; re-run the command to resume.', t)
       raise Preempted()
-    batch = sharding.put_batch(next(run.data_it), run.batch_sh)
-    state, metrics = step_fn(state, batch)
-    t += 1
+    # k steps per call; fewer only to realign a run resumed from a checkpoint
+    # that another steps_per_call left off a multiple of k.
+    n = k - t % k
+    batch = sharding.put_batch(next_batches(run.data_it, n, k > 1), run.batch_sh)
+    state, metrics = call_fn(state, batch)  # metrics: step t + n's
+    t += n
     if t % tc.log_every == 0 or t == tc.num_steps:
       skipped = _check_finite(state, names, run.ckpt, tc.skip_nonfinite)
-      last = {k: float(v) for k, v in sharding.to_host(metrics).items()}
+      last = {name: float(v) for name, v in sharding.to_host(metrics).items()}
       last['nonfinite/skipped'] = skipped
       p = progress.update(t)
       run.writer.write(t, {**last, **p})

@@ -23,9 +23,16 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
-def batch_sharding(mesh: Mesh, stacked: bool = False) -> NamedSharding:
-  """Shards the batch axis; `stacked` batches carry a leading micro-batch axis."""
-  return NamedSharding(mesh, P(None, 'data') if stacked else P('data'))
+def batch_sharding(mesh: Mesh, leading_axes: int = 0) -> NamedSharding:
+  """Shards the batch axis, which comes after `leading_axes` unsharded ones (a
+  micro-batch axis for models with batches_per_step > 1, a call axis in front of
+  it with train.steps_per_call > 1)."""
+  return NamedSharding(mesh, P(*(None,) * leading_axes, 'data'))
+
+
+def leading_axes(model, steps_per_call: int = 1) -> int:
+  """The axes in front of the batch axis of the batches the loop feeds `model`."""
+  return int(steps_per_call > 1) + int(model.batches_per_step > 1)
 
 
 def put_batch(batch, sharding: NamedSharding):

@@ -1,4 +1,5 @@
-"""The loop's jitted step: the model's update, EMA, and the non-finite guard."""
+"""The loop's jitted step: the model's update, EMA, and the non-finite guard; and a call
+that runs several such steps in one `lax.scan`."""
 
 from __future__ import annotations
 
@@ -64,3 +65,25 @@ def make_train_step(model: Model, ema_decay: float):
     return kept.replace(step=state.step + 1, nonfinite=nonfinite), metrics
 
   return step
+
+
+def make_train_call(model: Model, ema_decay: float, steps_per_call: int = 1):
+  """(state, batches) -> (state, metrics of the call's last step), for jax.jit.
+
+  With steps_per_call = 1 this is `make_train_step` itself: the same program,
+  no scan. Otherwise every batch leaf carries a leading call axis (the
+  iterator's next batches stacked, in front of any micro-batch axis) and a
+  `lax.scan` runs the per-step function over it, so the non-finite guard, the
+  EMA and the fold_in(rng, step) keys stay per step; only the dispatch (one
+  host round trip per call, not per step) is amortised. The scan's length is
+  the call axis's, so a shorter call is the same function at another shape.
+  """
+  step = make_train_step(model, ema_decay)
+  if steps_per_call == 1:
+    return step
+
+  def call(state: State, batches):
+    state, metrics = jax.lax.scan(step, state, batches)
+    return state, jax.tree.map(lambda m: m[-1], metrics)
+
+  return call

@@ -114,15 +114,17 @@ def build(config, info) -> Model:
   g_tx, d_tx = optim.make(config.optim.g, 'optim.g'), optim.make(config.optim.d, 'optim.d')
   n_disc, unroll = cfg.n_disc, cfg.unroll_steps
   penalty_points = penalties.POINTS.get(cfg.penalty)
+  # Runs saved before train.compute_dtype existed computed in float32.
+  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
 
   def noise(key, n):
     return sharding.constrain_batch(jax.random.normal(key, (n, cfg.z_dim)))
 
   def generate(params, batch_stats, z):
-    return gnn.apply(gen_net, params, batch_stats, z, train=True)
+    return gnn.apply(gen_net, params, batch_stats, z, train=True, dtype=dtype)
 
   def discriminate(params, batch_stats, x):
-    return gnn.apply(disc_net, params, batch_stats, x, train=True)
+    return gnn.apply(disc_net, params, batch_stats, x, train=True, dtype=dtype)
 
   def init(key, batch):
     k_g, k_d = jax.random.split(key)

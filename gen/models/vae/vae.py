@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from gen import config as config_lib
+from gen import nn as gnn
 from gen.config import ConfigError
 from gen.losses import kl as kl_lib
 from gen.losses import likelihood
@@ -72,6 +73,14 @@ def build(config, info) -> Model:
   shape = tuple(info.shape)
   encoder, decoder = _networks(cfg, shape)
   tx = optim.make(config.optim, 'optim')
+  # Runs saved before train.compute_dtype existed computed in float32.
+  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
+
+  def encode(params, x):
+    return gnn.apply(encoder, params, {}, x, dtype=dtype)[0]
+
+  def decode(params, z):
+    return gnn.apply(decoder, params, {}, z, dtype=dtype)[0]
 
   def log_likelihood(out, x):
     if cfg.likelihood == 'bernoulli':
@@ -81,9 +90,9 @@ def build(config, info) -> Model:
 
   def elbo(params, x, key):
     """Per-example (elbo, log p(x|z), KL)."""
-    mean, log_var = encoder.apply({'params': params['enc']}, x)
+    mean, log_var = encode(params['enc'], x)
     z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
-    rec = log_likelihood(decoder.apply({'params': params['dec']}, z), x)
+    rec = log_likelihood(decode(params['dec'], z), x)
     kl = kl_lib.gaussian_to_standard(mean, log_var)
     return rec - kl, rec, kl
 
@@ -112,7 +121,7 @@ def build(config, info) -> Model:
 
   def sample(state, key, n):
     z = jax.random.normal(key, (n, cfg.latent_dim))
-    out = decoder.apply({'params': state_lib.network_params(state, 'dec')}, z)
+    out = decode(state_lib.network_params(state, 'dec'), z)
     if cfg.likelihood == 'bernoulli':
       return jax.nn.sigmoid(out)  # the mean of p(x|z)
     return jax.nn.sigmoid(jnp.split(out, 2, axis=-1)[0])
