@@ -20,9 +20,9 @@ ms / gen ms (> 1: gen is faster), GFLOP/step of our compiled step from XLA's
 cost analysis, the achieved GFLOP/s of both sides with that same FLOP count, and
 the MFU where the device's peak FLOP/s is known (PEAK_FLOPS; null on CPU, with
 the reason), plus the machine, versions and git commit. XLA counts what our
-compiled step executes: on CPU that includes the zero taps of the sub-pixel
-transposed convolution (about 2x the useful FLOPs of G's stride-2 layers), so
-GFLOP/step is an upper bound on the networks' useful work. Record results in
+compiled step executes, so GFLOP/step is an upper bound on the networks' useful
+work where a layer multiplies zeros (a transposed convolution's forward pass is
+a convolution of the zero-dilated input). Record results in
 docs/RESULTS.md ("Speed against PyTorch") with the command.
 """
 
@@ -497,8 +497,8 @@ def main(argv):
       'peak_flops_per_chip': peaks,
       'mfu_reason': None if peaks else f'no published peak FLOP/s for device kind {kind!r}',
       'flops_note': (
-          "XLA's cost analysis of our compiled step (what it executes: on CPU including the "
-          'zero taps of the sub-pixel transposed convolution); torch GFLOP/s use the same count'
+          "XLA's cost analysis of our compiled step (what it executes, zeros a layer multiplies "
+          'included); torch GFLOP/s use the same count'
       ),
       'networks': {},
   }

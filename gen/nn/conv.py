@@ -1,6 +1,9 @@
 """2-D convolution (NHWC, kernel HWIO), one layer, implementations chosen per backend.
 
-Implementations (`impl='auto'` picks 'canonical' on CPU, 'xla' elsewhere):
+Implementations (`impl='auto'` picks 'xla' off CPU; on CPU, by shape, the first that fits:
+a window over the whole input is one matrix product, a window of at most
+GEMM_MAX_WINDOW values (k*k*C, e.g. a first layer on 1 or 3 channels) is
+'gemm', else 'canonical'):
   'xla'        lax.conv_general_dilated, differentiated by JAX: what cuDNN and
                TPUs run best.
   'canonical'  the same forward; its gradients written out (custom VJP) as
@@ -12,6 +15,11 @@ Implementations (`impl='auto'` picks 'canonical' on CPU, 'xla' elsewhere):
                nothing else). Inside a lax.scan or while loop, as in n_disc
                discriminator updates or many steps per call, the rest falls
                back to a naive loop nest: 10-300x slower (docs/RESULTS.md).
+  'gemm'       im2col: the k*k shifted, strided views of the input side by
+               side, then one matrix product; differentiated by JAX (slices,
+               pads and products, fast anywhere). On few input channels XLA
+               CPU's convolution kernels, the weight gradient above all, are
+               several times slower than this (bench/conv_layers.py).
 
 The three convolutions (Dumoulin & Visin 2016, sec. 2-4), per spatial axis, for
 a stride s, kernel size k and padding (lo, hi):
@@ -36,7 +44,9 @@ import jax.numpy as jnp
 from jax import lax
 
 _DN = ('NHWC', 'HWIO', 'NHWC')
-IMPLS = ('auto', 'xla', 'canonical')
+IMPLS = ('auto', 'xla', 'canonical', 'gemm')
+# On CPU, windows of at most this many values (k*k*C) are unfolded (im2col) rather than convolved.
+GEMM_MAX_WINDOW = 128
 
 Padding = tuple[tuple[int, int], tuple[int, int]]
 
@@ -113,12 +123,33 @@ def _pads_fit(kernel_hw, padding: Padding) -> bool:
   return all(max(lo, hi) <= k - 1 for k, (lo, hi) in zip(kernel_hw, padding))
 
 
-def resolve_impl(impl: str) -> str:
+def _gemm(x, w, strides, padding: Padding):
+  kh, kw, c, o = w.shape
+  (sh, sw), n = strides, x.shape[0]
+  x = jnp.pad(x, ((0, 0), padding[0], padding[1], (0, 0)))
+  ho, wo = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+  cols = jnp.concatenate(
+      [
+          lax.slice(x, (0, ty, tx, 0), (n, ty + sh * (ho - 1) + 1, tx + sw * (wo - 1) + 1, c), (1, sh, sw, 1))
+          for ty in range(kh)
+          for tx in range(kw)
+      ],
+      axis=-1,
+  )  # (N, Ho, Wo, kh*kw*C), in the kernel's (ty, tx, c) order
+  return (cols.reshape(-1, kh * kw * c) @ w.reshape(kh * kw * c, o)).reshape(n, ho, wo, o)
+
+
+def resolve_impl(impl: str, w_shape=None) -> str:
+  """The implementation `impl` names; 'auto' chooses by backend and, on CPU, by shape."""
   if impl not in IMPLS:
     raise ValueError(f'Unknown conv impl {impl!r}; valid: {", ".join(IMPLS)}.')
-  if impl == 'auto':
-    return 'canonical' if jax.default_backend() == 'cpu' else 'xla'
-  return impl
+  if impl != 'auto':
+    return impl
+  if jax.default_backend() != 'cpu':
+    return 'xla'
+  if w_shape is not None and w_shape[0] * w_shape[1] * w_shape[2] <= GEMM_MAX_WINDOW:
+    return 'gemm'
+  return 'canonical'
 
 
 def _pairs(padding, x_hw, kernel_hw, strides) -> Padding:
@@ -133,13 +164,17 @@ def conv(x, w, strides: Sequence[int] = (1, 1), padding='VALID', impl: str = 'au
   """Cross-correlation of NHWC `x` with HWIO `w`; padding 'SAME' | 'VALID' | int | pairs."""
   strides = tuple(int(s) for s in strides)
   pads = _pairs(padding, x.shape[1:3], w.shape[:2], strides)
-  if resolve_impl(impl) == 'canonical':
-    if w.shape[:2] == x.shape[1:3] and pads == ((0, 0), (0, 0)):
-      # One window over the whole input (e.g. DCGAN D's last layer): a matrix product.
-      n = x.shape[0]
-      return (x.reshape(n, -1) @ w.reshape(-1, w.shape[-1])).reshape(n, 1, 1, -1)
-    if _pads_fit(w.shape[:2], pads):
-      return _canonical(x, w, strides, pads)
+  impl = resolve_impl(impl, w.shape)
+  if impl == 'xla' or min(min(p) for p in pads) < 0:
+    return lax_conv(x, w, strides, pads)
+  if w.shape[:2] == x.shape[1:3] and pads == ((0, 0), (0, 0)):
+    # One window over the whole input (e.g. DCGAN D's last layer): a matrix product.
+    n = x.shape[0]
+    return (x.reshape(n, -1) @ w.reshape(-1, w.shape[-1])).reshape(n, 1, 1, -1)
+  if impl == 'gemm':
+    return _gemm(x, w, strides, pads)
+  if _pads_fit(w.shape[:2], pads):
+    return _canonical(x, w, strides, pads)
   return lax_conv(x, w, strides, pads)
 
 

@@ -1,4 +1,4 @@
-"""The shared convolution: the canonical-VJP implementation equals lax in values and gradients."""
+"""The shared convolution: every implementation equals lax in values and gradients."""
 
 import chex
 import flax.linen as nn
@@ -32,8 +32,9 @@ def _lax(x, w, strides, padding):
   return jax.lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 
+@pytest.mark.parametrize('impl', ['canonical', 'gemm'])
 @pytest.mark.parametrize('h,w,kernel,strides,padding', CASES)
-def test_canonical_equals_lax_in_values_and_gradients(h, w, kernel, strides, padding):
+def test_impl_equals_lax_in_values_and_gradients(impl, h, w, kernel, strides, padding):
   kx, kw = jax.random.split(jax.random.PRNGKey(h * w + kernel[0]))
   x = jax.random.normal(kx, (3, h, w, 4))
   wt = jax.random.normal(kw, kernel + (4, 5))
@@ -41,7 +42,7 @@ def test_canonical_equals_lax_in_values_and_gradients(h, w, kernel, strides, pad
   def loss(f):
     return lambda x, w: jnp.sum(jnp.sin(f(x, w)))
 
-  ours = lambda x, w: conv_lib.conv(x, w, strides, padding, 'canonical')
+  ours = lambda x, w: conv_lib.conv(x, w, strides, padding, impl)
   ref = lambda x, w: _lax(x, w, strides, padding)
   np.testing.assert_allclose(ours(x, wt), ref(x, wt), atol=1e-4, rtol=1e-5)
   chex.assert_trees_all_close(
@@ -60,6 +61,13 @@ def test_canonical_gradients_inside_a_scan_are_canonical_and_equal():
   hlo = scanned.lower(x, wt).as_text()
   convs = [line for line in hlo.splitlines() if 'stablehlo.convolution' in line]
   assert len(convs) == 3 and all('[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]' in c for c in convs)
+
+
+def test_auto_chooses_by_backend_and_window_size():
+  cpu = jax.default_backend() == 'cpu'
+  assert conv_lib.resolve_impl('auto', (4, 4, 3, 64)) == ('gemm' if cpu else 'xla')  # 48 values
+  assert conv_lib.resolve_impl('auto', (4, 4, 32, 64)) == ('canonical' if cpu else 'xla')
+  assert conv_lib.resolve_impl('xla', (4, 4, 3, 64)) == 'xla'
 
 
 def test_module_has_nn_conv_parameters_and_init():

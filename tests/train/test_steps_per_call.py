@@ -132,9 +132,9 @@ def test_one_step_per_call_is_the_plain_step():
 
 
 def test_micro_batches_and_steps_per_call_stack_and_step_as_single_steps():
-  """n_disc = 2 (two real batches per step) with 3 steps per call: the call axis goes
-  in front of the micro-batch axis, and the call equals three single steps."""
-  k = 3
+  """n_disc = 2 (two real batches per step) with K steps per call: the call axis goes
+  in front of the micro-batch axis, and the call equals K single steps."""
+  k = K  # the smoke preset's logging and checkpoint intervals are multiples of it
   config, model, _ = runs.setup_model(SPEC, **{'model.n_disc': 2, 'train.steps_per_call': k})
   mesh = sharding.make_mesh()
   single_sh = sharding.batch_sharding(mesh, sharding.leading_axes(model))
