@@ -48,6 +48,7 @@ import optax
 from absl import logging
 from flax import serialization
 
+from gen import nn as gen_nn
 from gen.data import iterator as iterator_lib
 from gen.data import preprocess as preprocess_lib
 from gen.data import sources
@@ -107,8 +108,8 @@ class CNN(nn.Module):
   @nn.compact
   def __call__(self, x) -> dict[str, jax.Array]:
     for c in self.channels:
-      x = nn.relu(nn.Conv(c, (self.kernel, self.kernel), padding='SAME')(x))
-      x = nn.max_pool(x, (2, 2), (2, 2), padding='SAME')
+      x = nn.relu(gen_nn.Conv(c, (self.kernel, self.kernel), padding='SAME')(x))
+      x = gen_nn.max_pool(x, (2, 2), (2, 2), padding='SAME')
     x = x.reshape((x.shape[0], -1))
     pool = nn.Dense(self.hidden)(x)  # the features, before the ReLU (see the docstring)
     return {'pool': pool, 'logits': nn.Dense(self.num_classes)(nn.relu(pool))}

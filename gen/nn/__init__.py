@@ -5,6 +5,7 @@ from gen.nn.conv import Conv
 from gen.nn.conv_transpose import ConvTranspose
 from gen.nn.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gen.nn.mlp import MLP
+from gen.nn.pool import max_pool
 
 __all__ = [
     'MLP',
@@ -15,4 +16,5 @@ __all__ = [
     'apply',
     'compute_dtype',
     'init_variables',
+    'max_pool',
 ]
