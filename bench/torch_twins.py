@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gen.models.gan.networks import dcgan_plan  # our networks' size rule, shared
+
 # Our batch norm's momentum 0.9 (running = 0.9 running + 0.1 batch) is torch's 0.1.
 _BN_MOMENTUM = 0.1
 
@@ -36,16 +38,6 @@ _BN_MOMENTUM = 0.1
 class Unsupported(ValueError):
   """A config option the twins do not mirror."""
 
-
-def dcgan_plan(size: int) -> tuple[int, int]:
-  """(base map size, number of 2x up/downsamplings), the rule of our DCGAN networks."""
-  for base in (4, 7):
-    n, s = 0, size
-    while s > base and s % 2 == 0:
-      s, n = s // 2, n + 1
-    if s == base:
-      return base, n
-  raise Unsupported(f'DCGAN sizes are 4*2^n or 7*2^n; got {size}.')
 
 
 def _flatten(x):

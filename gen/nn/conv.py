@@ -105,7 +105,7 @@ def _canonical(x, w, strides, padding):
 
 
 def _canonical_fwd(x, w, strides, padding):
-  return lax_conv(x, w, strides, padding), (x, w)
+  return _canonical(x, w, strides, padding), (x, w)
 
 
 def _canonical_bwd(strides, padding, res, dy):
@@ -128,14 +128,12 @@ def _gemm(x, w, strides, padding: Padding):
   (sh, sw), n = strides, x.shape[0]
   x = jnp.pad(x, ((0, 0), padding[0], padding[1], (0, 0)))
   ho, wo = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
-  cols = jnp.concatenate(
-      [
-          lax.slice(x, (0, ty, tx, 0), (n, ty + sh * (ho - 1) + 1, tx + sw * (wo - 1) + 1, c), (1, sh, sw, 1))
-          for ty in range(kh)
-          for tx in range(kw)
-      ],
-      axis=-1,
-  )  # (N, Ho, Wo, kh*kw*C), in the kernel's (ty, tx, c) order
+  def tap(ty, tx):  # the input values that kernel tap (ty, tx) multiplies, (N, Ho, Wo, C)
+    end = (n, ty + sh * (ho - 1) + 1, tx + sw * (wo - 1) + 1, c)
+    return lax.slice(x, (0, ty, tx, 0), end, (1, sh, sw, 1))
+
+  # (N, Ho, Wo, kh*kw*C), in the kernel's (ty, tx, c) order
+  cols = jnp.concatenate([tap(ty, tx) for ty in range(kh) for tx in range(kw)], axis=-1)
   return (cols.reshape(-1, kh * kw * c) @ w.reshape(kh * kw * c, o)).reshape(n, ho, wo, o)
 
 
