@@ -20,6 +20,11 @@ variable ``GEN_DATA_DIR``.
   ``ff`` uint8 (560, 1965), column i being a 28x20 image. There is no official
   split: here test = the last 200 images, train = the rest (the first 1765).
   No labels.
+- ``cifar10`` (Krizhevsky 2009, "Learning Multiple Layers of Features from Tiny
+  Images"): the official binary version, ``cifar-10-binary.tar.gz`` or its
+  extracted folder ``cifar-10-batches-bin/``; splits train (50000, data_batch_1..5)
+  and test (10000, test_batch), 32x32 RGB, 10 classes. ``tfds:cifar10`` (below)
+  reads TFDS's prepared copy of the same data instead.
 - ``digits``: scikit-learn's bundled 8x8 handwritten digits (UCI), values
   0..16 mapped to uint8 by round(v * 255 / 16); train = the first 1497
   images, test = the last 300. No files needed.
@@ -39,6 +44,7 @@ import functools
 import gzip
 import math
 import os
+import tarfile
 import zipfile
 import zlib
 from typing import Callable
@@ -140,7 +146,7 @@ def _parsing(path: str):
     yield
   except (DatasetCorruptError, FileNotFoundError, PermissionError):
     raise
-  except (EOFError, OSError, ValueError, zlib.error, zipfile.BadZipFile) as e:
+  except (EOFError, OSError, ValueError, zlib.error, zipfile.BadZipFile, tarfile.TarError) as e:
     raise DatasetCorruptError(
         f'{path}: cannot parse it ({type(e).__name__}: {e}); the file is truncated '
         'or not in the expected format: download it again.'
@@ -242,6 +248,83 @@ def _read_frey_face(directory: str, split: str):
   return images[part], None
 
 
+_CIFAR10_ARCHIVE = 'cifar-10-binary.tar.gz'
+_CIFAR10_FOLDER = 'cifar-10-batches-bin'
+_CIFAR10_BATCHES = {
+    'train': tuple(f'data_batch_{i}.bin' for i in range(1, 6)),
+    'test': ('test_batch.bin',),
+}
+_CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32
+
+
+def _read_cifar10(directory: str, split: str):
+  """CIFAR-10 from the official binary files, never from the "python version": its
+  batches are pickles, and unpickling a file can execute arbitrary code.
+
+  Each batch file is a sequence of 3073-byte records (10000 per original file): 1 label
+  byte (0..9), then 1024 red, 1024 green and 1024 blue bytes, each a row-major 32x32
+  plane; returned as NHWC. Reads ``cifar-10-batches-bin/<batch>`` under ``directory``
+  when the folder holds every batch of the split, else the members of the same names in
+  ``cifar-10-binary.tar.gz`` (read into memory, nothing is extracted to disk).
+  """
+  folder = os.path.join(directory, _CIFAR10_FOLDER)
+  archive = os.path.join(directory, _CIFAR10_ARCHIVE)
+  paths = [os.path.join(folder, name) for name in _CIFAR10_BATCHES[split]]
+  missing = [os.path.basename(p) for p in paths if not os.path.isfile(p)]
+  if not missing:
+    raws = []
+    for path in paths:
+      with _parsing(path), open(path, 'rb') as f:
+        raws.append((path, f.read()))
+  elif os.path.isfile(archive):
+    raws = _read_tar_members(archive, [f'{_CIFAR10_FOLDER}/{n}' for n in _CIFAR10_BATCHES[split]])
+  else:
+    raise DatasetNotFoundError(
+        f"dataset 'cifar10' ({split!r} split): {folder} lacks {missing} and there is no "
+        f'{archive}: put the official cifar-10-binary.tar.gz there, or extract all of it.'
+    )
+  images, labels = zip(*(_cifar10_records(where, raw) for where, raw in raws))
+  return np.concatenate(images), np.concatenate(labels)
+
+
+def _read_tar_members(archive: str, members: list[str]) -> list[tuple[str, bytes]]:
+  """The bytes of ``members`` of a .tar.gz, in one pass over it, as (``archive:member``, bytes)."""
+  found = {}
+  with _parsing(archive), tarfile.open(archive, 'r:gz') as tar:
+    for info in tar:
+      name = info.name.removeprefix('./')
+      if name in members and info.isfile():
+        found[name] = tar.extractfile(info).read()
+        if len(found) == len(members):
+          break
+  absent = [m for m in members if m not in found]
+  if absent:
+    raise DatasetCorruptError(
+        f'{archive}: no member(s) {absent}; it is not the binary CIFAR-10 archive '
+        f'(cifar-10-binary.tar.gz, with {_CIFAR10_FOLDER}/*.bin): download it again.'
+    )
+  return [(f'{archive}:{m}', found[m]) for m in members]
+
+
+def _cifar10_records(where: str, raw: bytes):
+  """(images (N, 32, 32, 3) uint8, labels (N,) int32) of one batch file's bytes."""
+  if not raw or len(raw) % _CIFAR10_RECORD_BYTES:
+    raise DatasetCorruptError(
+        f'{where}: {len(raw)} bytes, not a whole number of {_CIFAR10_RECORD_BYTES}-byte '
+        'records (10000 in an original batch file): the file is truncated or not '
+        'binary CIFAR-10: download it again.'
+    )
+  records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _CIFAR10_RECORD_BYTES)
+  labels = records[:, 0]
+  if labels.max() > 9:
+    raise DatasetCorruptError(
+        f'{where}: label {labels.max()} in record {int(np.argmax(labels > 9))}, expected 0..9; '
+        'it is not binary CIFAR-10: download it again.'
+    )
+  images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+  return np.ascontiguousarray(images), labels.astype(np.int32)
+
+
 _DIGITS_TEST_SIZE = 300
 
 
@@ -266,7 +349,9 @@ def _read_mixture(name: str, directory: None, split: str):
 class _LocalDataset:
   info: DatasetInfo
   read: Callable  # (directory | None, split) -> (x, label | None)
-  files: tuple = ()  # needed under <data dir>/<name>/; empty: no files needed
+  # Needed under <data dir>/<name>/; empty: no files needed. An entry that is a tuple is a
+  # set of alternatives, any one of which will do; a name ending in '/' is a folder.
+  files: tuple = ()
   origin: str = ''  # where to get the files, for error messages
 
 
@@ -305,6 +390,13 @@ _DATASETS = {
         _read_frey_face,
         ('frey_rawface.mat',),
         'from https://cs.nyu.edu/~roweis/data/frey_rawface.mat',
+    ),
+    'cifar10': _LocalDataset(
+        _image_info('cifar10', (32, 32, 3), 256, 10),
+        _read_cifar10,
+        ((_CIFAR10_ARCHIVE, _CIFAR10_FOLDER + '/'),),
+        'the binary version from https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, '
+        'or its extracted folder; not the python version, whose pickles run code when loaded',
     ),
     'digits': _LocalDataset(_image_info('digits', (8, 8, 1), 256, 10), _read_digits),
     'ring8': _LocalDataset(_points_info('ring8'), functools.partial(_read_mixture, 'ring8')),
@@ -366,9 +458,11 @@ def _load_local(name: str, split: str, root: str | None) -> ArraySource:
 def _require_files(dataset: _LocalDataset, root: str | None) -> str:
   """The dataset's directory, or DatasetNotFoundError saying where to put what."""
   name = dataset.info.name
+  entries = [entry if isinstance(entry, tuple) else (entry,) for entry in dataset.files]
   how = (
-      f'Put {", ".join(dataset.files)} ({dataset.origin}) in <data dir>/{name}/, where '
-      f'the data dir is the data_dir argument (config key data.dir), else ${ENV_VAR}.'
+      f'Put {", ".join(" or ".join(entry) for entry in entries)} ({dataset.origin}) in '
+      f'<data dir>/{name}/, where the data dir is the data_dir argument (config key '
+      f'data.dir), else ${ENV_VAR}.'
   )
   if root is None:
     raise DatasetNotFoundError(
@@ -376,14 +470,19 @@ def _require_files(dataset: _LocalDataset, root: str | None) -> str:
         f'set the environment variable {ENV_VAR} or the config key data.dir. {how}'
     )
   directory = os.path.join(root, name)
-  paths = [os.path.join(directory, f) for f in dataset.files]
-  missing = [p for p in paths if not os.path.isfile(p)]
+  paths = [os.path.join(directory, f) for entry in entries for f in entry]
+  missing = [entry for entry in entries if not any(_present(directory, f) for f in entry)]
   if missing:
     raise DatasetNotFoundError(
         f'dataset {name!r} not found: looked for {paths}; '
-        f'missing: {[os.path.basename(p) for p in missing]}. {how}'
+        f'missing: {[" or ".join(entry) for entry in missing]}. {how}'
     )
   return directory
+
+
+def _present(directory: str, name: str) -> bool:
+  path = os.path.join(directory, name)
+  return os.path.isdir(path) if name.endswith('/') else os.path.isfile(path)
 
 
 @functools.lru_cache(maxsize=None)

@@ -115,7 +115,9 @@ def test_unknown_name_or_split_lists_valid_ones():
     sources.load('mnits', 'train')
   with pytest.raises(ValueError, match="'valid'.*train"):
     sources.load('digits', 'valid')
-  local = {'mnist', 'fashion_mnist', 'binarized_mnist', 'frey_face', 'digits', 'ring8', 'grid25'}
+  local = {
+      'mnist', 'fashion_mnist', 'binarized_mnist', 'frey_face', 'digits', 'ring8', 'grid25', 'cifar10'
+  }
   assert set(sources.names()) == local
 
 
