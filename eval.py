@@ -5,7 +5,9 @@ python eval.py --workdir=runs/vae_mnist --step=5000
 python eval.py --workdir=runs/gan_mnist --classifier=runs/classifiers/mnist --num_samples=10000
 python eval.py --workdir=runs/gan_cifar --features=inception --inception_weights=PATH
 
-Every run gets the model's own numbers (ELBO, 2D mode coverage, ...). Image
+Every run gets the model's own numbers (ELBO, 2D mode coverage, and for likelihood
+models the test NLL in nats per example and bits/dim with the number of test
+examples scored; --features=none gives those alone). Image
 models also get FID, IS, KID, PRD, k-NN precision / recall, density / coverage
 and F1 of --num_samples samples against the test split, in the space of a
 feature extractor named in every key: "FID (classifier:mnist)" is computed with

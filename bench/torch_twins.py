@@ -13,7 +13,10 @@ batch-norm placement, activations, hence the same parameter tensors and counts
     update advances D's. BEGAN's k_t is updated after D's update.
   VAE (gen/models/vae/vae.py): one ELBO step, Bernoulli likelihood from logits,
     the closed-form KL, one reparameterised sample; Adam.
-  Both (gen/train/step.py): the EMA of the networks the model names, when
+  PixelCNN (gen/models/autoregressive/pixelcnn.py): masked convolutions as
+    weight * mask in every forward pass (as ours), the same blocks and head;
+    the mean NLL (Bernoulli or 256-way softmax per sub-pixel); Adam.
+  All (gen/train/step.py): the EMA of the networks the model names, when
     train.ema_decay > 0; losses and gradient norms as metrics (kept on the
     device: no host sync per step). Not mirrored: our non-finite guard.
 
@@ -30,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gen.models.gan.networks import dcgan_plan  # our networks' size rule, shared
+from gen.nn.masked import causal_mask  # our masks, shared
 
 # Our batch norm's momentum 0.9 (running = 0.9 running + 0.1 batch) is torch's 0.1.
 _BN_MOMENTUM = 0.1
@@ -504,10 +508,87 @@ class VAETwin(Twin):
     return metrics
 
 
+class MaskedConv2d(nn.Conv2d):
+  """A 'same' stride-1 convolution whose weight is multiplied by gen.nn.masked's mask."""
+
+  def __init__(self, c_in, c_out, k, mask_type, groups):
+    super().__init__(c_in, c_out, k, padding=k // 2)
+    mask = causal_mask((k, k), c_in, c_out, mask_type, groups).transpose(3, 2, 0, 1)
+    self.register_buffer('mask', torch.from_numpy(mask.copy()))
+
+  def forward(self, x):
+    return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class PixelCNNNet(nn.Module):
+  """gen.models.autoregressive.pixelcnn.PixelCNNNet."""
+
+  def __init__(self, channels, features, num_blocks, head_features, outputs, k):
+    super().__init__()
+    g = channels
+    self.first = MaskedConv2d(channels, features, 7, 'A', g)
+    self.blocks = nn.ModuleList(
+        nn.Sequential(
+            nn.ReLU(), MaskedConv2d(features, features // 2, 1, 'B', g),
+            nn.ReLU(), MaskedConv2d(features // 2, features // 2, k, 'B', g),
+            nn.ReLU(), MaskedConv2d(features // 2, features, 1, 'B', g),
+        )  # fmt: skip
+        for _ in range(num_blocks)
+    )
+    self.head = nn.Sequential(
+        nn.ReLU(), MaskedConv2d(features, head_features, 1, 'B', g),
+        nn.ReLU(), MaskedConv2d(head_features, channels * outputs, 1, 'B', g),
+    )  # fmt: skip
+
+  def forward(self, x):
+    h = self.first(x)
+    for block in self.blocks:
+      h = h + block(h)
+    return self.head(h)
+
+
+class PixelCNNTwin(Twin):
+  """One NLL step (gen/models/autoregressive/common.py make_model)."""
+
+  def __init__(self, config, info, device, memory_format, adam):
+    cfg = config.model
+    self.levels = 2 if config.data.binarize else info.levels
+    if config.data.scale != 'unit':
+      raise Unsupported(f'data.scale={config.data.scale!r} (the twin mirrors unit).')
+    self.channels = info.shape[-1]
+    outputs = 1 if self.levels == 2 else self.levels
+    net = PixelCNNNet(
+        self.channels, cfg.features, cfg.num_blocks, cfg.head_features, outputs, cfg.kernel_size
+    )
+    super().__init__({'net': net}, config, device, memory_format, adam)
+    self.net = net
+    self.opt = _adam(self.parameters(), config.optim, adam)
+    self._ema_init(('net',))
+
+  def step(self, x) -> dict:
+    v = torch.round(x * (self.levels - 1))
+    out = self.net(2.0 * v / (self.levels - 1) - 1.0)
+    if self.levels == 2:
+      ll = torch.sum((v * out - F.softplus(out)).flatten(1), dim=1)
+    else:
+      n, _, h, w = out.shape
+      logits = out.reshape(n, self.channels, self.levels, h, w).transpose(1, 2)
+      ll = -F.cross_entropy(logits, v.long(), reduction='none').flatten(1).sum(1)
+    loss = -ll.mean()
+    self.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    metrics = {'ar/loss': loss.detach(), 'ar/grad_norm': _grad_norm(self.parameters())}
+    self.opt.step()
+    self._ema_update()
+    return metrics
+
+
 def build(config, info, device='cpu', memory_format=torch.channels_last, adam='default') -> Twin:
   """The twin of `registry.build(config, info)`; raises Unsupported for options it lacks."""
   if config.model.name == 'gan':
     return GANTwin(config, info, device, memory_format, adam)
   if config.model.name == 'vae':
     return VAETwin(config, info, device, memory_format, adam)
+  if config.model.name == 'pixelcnn':
+    return PixelCNNTwin(config, info, device, memory_format, adam)
   raise Unsupported(f'model {config.model.name!r}.')

@@ -88,6 +88,9 @@ NETWORKS = {
     'vae_conv': Network('configs/vae.py:mnist_conv', what='conv VAE, binarized MNIST, batch 100'),
     'began28': Network('configs/began.py:mnist', what='BEGAN: DCGAN G, conv autoencoder D'),
     'ring8_mlp': Network('configs/gan.py:ring8', what='MLP GAN, batch 512, EMA 0.999 of G'),
+    'pixelcnn_bmnist': Network(
+        'configs/pixelcnn.py:binarized_mnist', what='PixelCNN, binarized MNIST, batch 64'
+    ),
 }
 
 # Dense peak FLOP/s per chip (vendor datasheets, without sparsity). NVIDIA's fp32

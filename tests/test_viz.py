@@ -45,3 +45,20 @@ def test_a_2d_sample_plot_is_titled_with_model_game_data_step_and_coverage(tmp_p
       'gan (wasserstein) on ring8, step 25000\n6/8 modes covered, hq 0.80 of 300 samples'
   )
   assert loop.samples_title(config, 7) == 'gan (wasserstein) on ring8, step 7'
+
+
+def test_receptive_field_marks_the_blind_spot_and_writes_a_png(tmp_path):
+  import jax
+
+  from gen.models.autoregressive import pixelcnn
+  from gen.viz import receptive_field
+
+  net = pixelcnn.PixelCNNNet(8, 2, 8, 1)
+  x = jax.random.normal(jax.random.PRNGKey(0), (1, 12, 12, 1))
+  params = net.init(jax.random.PRNGKey(1), x)
+  grad = receptive_field.gradient_map(lambda x: net.apply(params, x), x, (8, 6))
+  cat = receptive_field.categories(grad, (8, 6))
+  assert np.all(grad[cat == 0] == 0.0)  # nothing from the future or the pixel itself
+  assert cat[7, 11] == 2 and cat[8, 5] == 1  # upper right ignored, the left neighbour read
+  receptive_field.save([grad, grad], ['a', 'b'], (8, 6), str(tmp_path / 'rf.png'))
+  assert Image.open(tmp_path / 'rf.png').size[0] > 300

@@ -1,18 +1,23 @@
-"""Model name -> builder(config, dataset_info) -> Model."""
+"""Model name -> builder(config, dataset_info) -> Model.
+
+Builders are imported when a model is built, so a run imports only its own family.
+"""
 
 from __future__ import annotations
 
-from gen import config as config_lib
-from gen.models.gan import gan
-from gen.models.vae import vae
+import importlib
 
-BUILDERS = {
-    'vae': vae.build,
-    'gan': gan.build,
+from gen import config as config_lib
+
+# name -> the module whose `build` makes it
+MODULES = {
+    'vae': 'gen.models.vae.vae',
+    'gan': 'gen.models.gan.gan',
+    'pixelcnn': 'gen.models.autoregressive.pixelcnn',
 }
 
 
 def build(config, dataset_info):
   name = config.model.name
-  config_lib.require_choice(name, 'model.name', sorted(BUILDERS))
-  return BUILDERS[name](config, dataset_info)
+  config_lib.require_choice(name, 'model.name', sorted(MODULES))
+  return importlib.import_module(MODULES[name]).build(config, dataset_info)

@@ -9,6 +9,15 @@ A model is a frozen dataclass of pure functions built from its config:
   sample(state, key, n) -> x             n samples in the data's space
   evaluate(state, batches, key) -> dict  the family's own numbers, from an
                                          iterable of (batch, num_valid)
+Optional, where the family has them:
+  log_likelihood(state, batch, key) -> (N,)
+                                         log p(x) in nats per example: exact for
+                                         autoregressive models, a bound for VAEs;
+                                         gen.eval.likelihood turns it into NLL and
+                                         bits/dim; studies call it for any model
+  num_classes                            > 0: a class-conditional model; its
+                                         sample takes labels (default: a row per
+                                         class) and its batches carry 'label'
 Metrics are scalars named `player/quantity` ('vae/kl', 'd/loss', 'g/grad_norm').
 """
 
@@ -35,3 +44,5 @@ class Model:
   # Global batches drawn per step, stacked on a leading axis (e.g. one per
   # discriminator update); 1 means a plain batch.
   batches_per_step: int = 1
+  log_likelihood: Callable[[State, Batch, jax.Array], jax.Array] | None = None
+  num_classes: int = 0

@@ -1,0 +1,221 @@
+"""What the autoregressive models share: discrete pixels, per-sub-pixel likelihoods and
+raster-order sampling with noise indexed by position.
+
+Pixels. The models see integer levels v in {0, ..., L-1} (L = 2 for binary data,
+256 for 8-bit images), recovered exactly from the preprocessed batch, and take
+2 v / (L - 1) - 1 in [-1, 1] as network input. Samples go back in the data's
+scale (`data.scale`), so sample grids and sample-quality metrics treat them like
+any other model's.
+
+Sub-pixel factorisation (PixelCNN, Gated PixelCNN; van den Oord et al. 2016a,
+eq. 2): p(x) = prod_i prod_c p(x_{i,c} | x_{<i}, x_{i,<c}); the network emits, per
+pixel, C blocks of K values (K = 1 Bernoulli logit for binary data, else L softmax
+logits), block c read only from channel group c (gen.nn.masked).
+
+Noise by position. A sampler draws the value of sub-pixel (r, w, c) with the key
+fold_in(key, (r * W + w) * C + c), whatever order it computes in, so the naive
+sampler (a full forward pass per sub-pixel) and a cached one give identical
+integers for the same key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from gen import config as config_lib
+from gen.eval import likelihood as eval_likelihood
+from gen.losses import likelihood
+from gen.train import optim
+from gen.train import state as state_lib
+from gen.train.model import Model
+
+
+@dataclasses.dataclass(frozen=True)
+class Pixels:
+  """The discrete image space a model works in."""
+
+  shape: tuple  # (H, W, C)
+  levels: int  # L
+  scale: str  # data.scale of the batches
+
+  @property
+  def num_dims(self) -> int:
+    return math.prod(self.shape)
+
+  @property
+  def outputs_per_channel(self) -> int:
+    return 1 if self.levels == 2 else self.levels
+
+  def to_levels(self, x) -> jax.Array:
+    """Preprocessed batch values -> int32 levels."""
+    if self.scale == 'symmetric':
+      x = (x + 1.0) / 2.0
+    if self.scale != 'none':
+      x = x * (self.levels - 1)
+    return jnp.round(x).astype(jnp.int32)
+
+  def to_input(self, v) -> jax.Array:
+    return 2.0 * v.astype(jnp.float32) / (self.levels - 1) - 1.0
+
+  def to_data(self, v) -> jax.Array:
+    """Levels -> the data's scale (what `sample` returns)."""
+    v = v.astype(jnp.float32)
+    if self.scale == 'none':
+      return v
+    x = v / (self.levels - 1)
+    return 2.0 * x - 1.0 if self.scale == 'symmetric' else x
+
+
+def pixels(config, info, model: str) -> Pixels:
+  """The Pixels of the configured data; ConfigError where an autoregressive model cannot
+  take them (points, continuous values)."""
+  config_lib.require(
+      info.kind == 'image', 'data.name', info.name, f'is 2D points; {model} models images'
+  )
+  config_lib.require(
+      not config.data.dequantize,
+      'data.dequantize',
+      True,
+      f'{model} is a discrete likelihood over pixel levels: use data.dequantize=False',
+  )
+  levels = 2 if config.data.binarize else info.levels
+  return Pixels(tuple(info.shape), levels, config.data.scale)
+
+
+def split_channels(out, p: Pixels) -> jax.Array:
+  """(N, H, W, C*K) network output -> (N, H, W, C, K)."""
+  return out.reshape(out.shape[:3] + (p.shape[-1], p.outputs_per_channel))
+
+
+def subpixel_log_prob(out, v, p: Pixels) -> jax.Array:
+  """log p(x) per example (N,), nats, from (N, H, W, C*K) outputs and levels v (N, H, W, C)."""
+  out = split_channels(out, p)
+  if p.levels == 2:
+    return likelihood.bernoulli(out[..., 0], v.astype(jnp.float32))
+  return likelihood.categorical(out, v)
+
+
+def position(p: Pixels, r, w, c):
+  return (r * p.shape[1] + w) * p.shape[2] + c
+
+
+def draw(key, pos, logits, p: Pixels) -> jax.Array:
+  """Sample the sub-pixel at `pos` for every example from its (N, K) outputs: Bernoulli
+  by a uniform below sigmoid(logit), categorical by Gumbel-max."""
+  k = jax.random.fold_in(key, pos)
+  if p.levels == 2:
+    u = jax.random.uniform(k, logits.shape[:1])
+    return (u < jax.nn.sigmoid(logits[:, 0])).astype(jnp.int32)
+  g = jax.random.gumbel(k, logits.shape)
+  return jnp.argmax(logits + g, axis=-1).astype(jnp.int32)
+
+
+def sample_naive(out_fn, key, n: int, p: Pixels) -> jax.Array:
+  """(n, H, W, C) int32 levels in raster order, one full forward pass per sub-pixel.
+
+  out_fn(x) maps network input (n, H, W, C) in [-1, 1] to outputs (n, H, W, C*K).
+  """
+  h, w, c = p.shape
+
+  def body(i, v):
+    r, rest = jnp.divmod(i, w * c)
+    col, ch = jnp.divmod(rest, c)
+    out = split_channels(out_fn(p.to_input(v)), p)
+    logits = out[:, r, col, ch]
+    return v.at[:, r, col, ch].set(draw(key, i, logits, p))
+
+  return jax.lax.fori_loop(0, h * w * c, body, jnp.zeros((n, h, w, c), jnp.int32))
+
+
+def default_labels(n: int, num_classes: int) -> jax.Array:
+  """Classes for n conditional samples in contiguous blocks: with n = num_classes**2 the
+  sample grid (ceil(sqrt(n)) columns) has a row per class."""
+  return (jnp.arange(n) * num_classes) // n
+
+
+def num_classes(config, info, model: str) -> int:
+  """The number of classes a class-conditional model (model.conditional) needs, else 0."""
+  config_lib.require_bool(config.model.conditional, 'model.conditional')
+  if not config.model.conditional:
+    return 0
+  config_lib.require(
+      bool(info.num_classes),
+      'model.conditional',
+      True,
+      f'{info.name} has no labels for a class-conditional {model}: use a labelled dataset '
+      '(e.g. data.name=mnist) or model.conditional=False',
+  )
+  return info.num_classes
+
+
+def make_model(
+    config,
+    p: Pixels,
+    init_params: Callable,
+    log_prob: Callable,
+    sample: Callable,
+    classes: int = 0,
+) -> Model:
+  """The family's Model around its network, one network 'net' and one optimizer.
+
+  init_params(key, x, labels) -> params, x the network input of an example batch;
+  log_prob(params, x, v, labels, key, train) -> (N,) log p(v) in nats, x = p.to_input(v);
+  sample(params, key, n, labels) -> (n, H, W, C) int32 levels.
+  labels is None for an unconditional model. Training minimises the mean NLL per
+  example (nats); metrics are per example and in bits/dim. The EMA copy of 'net'
+  (train.ema_decay > 0, e.g. PixelCNN++'s Polyak averaging) is what
+  log_likelihood, evaluate and sample use.
+  """
+  tx = optim.make(config.optim, 'optim')
+
+  def unpack(batch):
+    v = p.to_levels(batch['x'])
+    return v, p.to_input(v), (batch['label'] if classes else None)
+
+  def init(key, batch):
+    k_params, k_rng = jax.random.split(key)
+    _, x, labels = unpack(batch)
+    params = {'net': init_params(k_params, x, labels)}
+    return state_lib.create(k_rng, params, {'net': tx.init(params)})
+
+  def train_step(state, batch, key):
+    v, x, labels = unpack(batch)
+
+    def loss_fn(params):
+      nll = -jnp.mean(log_prob(params['net'], x, v, labels, key, True))
+      return nll, {'ar/nll': nll, 'ar/bits_per_dim': nll / (p.num_dims * math.log(2))}
+
+    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt = tx.update(grads, state.opt_state['net'], state.params)
+    new = state.replace(params=optax.apply_updates(state.params, updates), opt_state={'net': opt})
+    return new, {'ar/loss': loss, 'ar/grad_norm': optax.tree.norm(grads), **aux}
+
+  def log_likelihood(state, batch, key):
+    v, x, labels = unpack(batch)
+    return log_prob(state_lib.network_params(state, 'net'), x, v, labels, key, False)
+
+  def sample_fn(state, key, n, labels=None):
+    if classes and labels is None:
+      labels = default_labels(n, classes)
+    v = sample(state_lib.network_params(state, 'net'), key, n, labels if classes else None)
+    return p.to_data(v)
+
+  def evaluate(state, batches, key):
+    """Test NLL in nats per example and bits/dim (exact: the model's own likelihood)."""
+    return eval_likelihood.evaluate(log_likelihood, state, batches, key, p.num_dims)
+
+  return Model(
+      init=init,
+      train_step=train_step,
+      sample=sample_fn,
+      evaluate=evaluate,
+      ema_networks=('net',),
+      log_likelihood=log_likelihood,
+      num_classes=classes,
+  )

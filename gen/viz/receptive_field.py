@@ -1,0 +1,54 @@
+"""The receptive field of one output pixel of an autoregressive network: which input
+pixels its outputs depend on (the gradient magnitude), and which earlier pixels they
+miss — PixelCNN's blind spot (van den Oord et al. 2016b, Fig. 1)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+
+def gradient_map(out_fn, x, pixel: tuple[int, int]) -> np.ndarray:
+  """sum |d out[0, r, c, :] / d x[0, i, j, :]| over output and input channels: (H, W).
+
+  out_fn maps (1, H, W, C) inputs to (1, H, W, K) outputs; x is the point (1, H, W, C).
+  """
+  r, c = pixel
+  jac = jax.jacrev(lambda x: out_fn(x)[0, r, c, :])(x)  # (K, 1, H, W, C)
+  return np.abs(np.asarray(jac)).sum(axis=(0, 1, 4))
+
+
+def categories(grad: np.ndarray, pixel: tuple[int, int]) -> np.ndarray:
+  """(H, W) codes: 0 the future and the pixel itself, 1 an earlier pixel the output
+  depends on, 2 an earlier pixel it ignores (a blind spot, if inside the field's reach)."""
+  h, w = grad.shape
+  order = np.arange(h * w).reshape(h, w)
+  earlier = order < pixel[0] * w + pixel[1]
+  return np.where(earlier, np.where(grad > 0, 1, 2), 0)
+
+
+def save(maps: list[np.ndarray], titles: list[str], pixel: tuple[int, int], path: str) -> None:
+  """One panel per network: log gradient magnitude over the earlier pixels it reads (grey),
+  earlier pixels it ignores (red), the future (white), the output pixel (blue)."""
+  import matplotlib  # noqa: PLC0415  (slow to import; only figures need it)
+
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # noqa: PLC0415
+
+  fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), squeeze=False)
+  for ax, grad, title in zip(axes[0], maps, titles):
+    cat = categories(grad, pixel)
+    shade = np.log10(np.where(cat == 1, grad, 1.0))
+    lo, hi = shade[cat == 1].min(initial=0.0), shade[cat == 1].max(initial=1.0)
+    grey = 0.9 - 0.8 * (shade - lo) / max(hi - lo, 1e-12)
+    rgb = np.ones(grad.shape + (3,))
+    rgb[cat == 1] = grey[cat == 1, None]
+    rgb[cat == 2] = (0.9, 0.2, 0.2)
+    rgb[pixel] = (0.2, 0.4, 0.9)
+    ax.imshow(rgb, interpolation='nearest')
+    ax.set_title(f'{title}\n{int((cat == 2).sum())} earlier pixels ignored', fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
