@@ -13,9 +13,9 @@ batch-norm placement, activations, hence the same parameter tensors and counts
     update advances D's. BEGAN's k_t is updated after D's update.
   VAE (gen/models/vae/vae.py): one ELBO step, Bernoulli likelihood from logits,
     the closed-form KL, one reparameterised sample; Adam.
-  PixelCNN (gen/models/autoregressive/pixelcnn.py): masked convolutions as
-    weight * mask in every forward pass (as ours), the same blocks and head;
-    the mean NLL (Bernoulli or 256-way softmax per sub-pixel); Adam.
+  PixelCNN, Gated PixelCNN (gen/models/autoregressive/): masked kernels as
+    weight * mask in every forward pass (as ours), the same layers, dilations and
+    head; the mean NLL (Bernoulli or 256-way softmax per sub-pixel); Adam.
   All (gen/train/step.py): the EMA of the networks the model names, when
     train.ema_decay > 0; losses and gradient norms as metrics (kept on the
     device: no host sync per step). Not mirrored: our non-finite guard.
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gen.models.gan.networks import dcgan_plan  # our networks' size rule, shared
+from gen.models.autoregressive import gated_pixelcnn as gated  # our masks and layer specs
 from gen.nn.masked import causal_mask  # our masks, shared
 
 # Our batch norm's momentum 0.9 (running = 0.9 running + 0.1 batch) is torch's 0.1.
@@ -547,19 +548,78 @@ class PixelCNNNet(nn.Module):
     return self.head(h)
 
 
+def _torch_mask(mask_hwio):
+  return torch.from_numpy(mask_hwio.transpose(3, 2, 0, 1).copy())
+
+
+class GatedLayer(nn.Module):
+  """gen.models.autoregressive.gated_pixelcnn.GatedLayer (unconditional)."""
+
+  def __init__(self, spec, c_in, p):
+    super().__init__()
+    self.s = spec
+    k, d = spec.kernel_size, spec.dilation
+    self.v = nn.Conv2d(c_in, 2 * p, (spec.v_rows, k), dilation=d)
+    self.h = nn.Conv2d(c_in, 2 * p, (1, spec.half + 1), dilation=d)
+    self.link = nn.Conv2d(2 * p, 2 * p, 1, bias=False)
+    self.out = nn.Conv2d(p, p, 1)
+    self.register_buffer('h_mask', _torch_mask(gated.horizontal_mask(spec, c_in, p)))
+    self.register_buffer('out_mask', _torch_mask(gated.out_mask(spec, p)[None, None]))
+
+  @staticmethod
+  def gate(y):
+    a, b = torch.chunk(y, 2, dim=1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+  def forward(self, v, h):
+    rows, dm = v.shape[2], self.s.reach
+    v_pre = self.v(F.pad(v, (dm, dm, dm, 0)))[:, :, :rows]
+    h_kernel = self.h.weight * self.h_mask
+    h_pre = F.conv2d(F.pad(h, (dm, 0)), h_kernel, self.h.bias, dilation=self.s.dilation)
+    h_pre = h_pre + self.link(v_pre)
+    y = F.conv2d(self.gate(h_pre), self.out.weight * self.out_mask, self.out.bias)
+    return self.gate(v_pre), (y if self.s.first else h + y)
+
+
+class GatedPixelCNNNet(nn.Module):
+  def __init__(self, channels, features, dilations, outputs, k):
+    super().__init__()
+    specs = gated.layer_specs(k, dilations, channels)
+    self.layers = nn.ModuleList(
+        GatedLayer(s, channels if i == 0 else features, features) for i, s in enumerate(specs)
+    )
+    self.head = nn.Conv2d(features, channels * outputs, 1)
+    mask = causal_mask((1, 1), features, channels * outputs, 'B', channels)
+    self.register_buffer('head_mask', _torch_mask(mask))
+
+  def forward(self, x):
+    v = h = x
+    for layer in self.layers:
+      v, h = layer(v, h)
+    return F.conv2d(F.elu(h), self.head.weight * self.head_mask, self.head.bias)
+
+
 class PixelCNNTwin(Twin):
-  """One NLL step (gen/models/autoregressive/common.py make_model)."""
+  """One NLL step (gen/models/autoregressive/common.py make_model), PixelCNN or Gated
+  PixelCNN (unconditional)."""
 
   def __init__(self, config, info, device, memory_format, adam):
     cfg = config.model
     self.levels = 2 if config.data.binarize else info.levels
     if config.data.scale != 'unit':
       raise Unsupported(f'data.scale={config.data.scale!r} (the twin mirrors unit).')
+    if cfg.conditional:
+      raise Unsupported('class-conditional models (the twins mirror unconditional ones).')
     self.channels = info.shape[-1]
     outputs = 1 if self.levels == 2 else self.levels
-    net = PixelCNNNet(
-        self.channels, cfg.features, cfg.num_blocks, cfg.head_features, outputs, cfg.kernel_size
-    )
+    if cfg.name == 'pixelcnn':
+      net = PixelCNNNet(
+          self.channels, cfg.features, cfg.num_blocks, cfg.head_features, outputs, cfg.kernel_size
+      )
+    else:
+      net = GatedPixelCNNNet(
+          self.channels, cfg.features, tuple(cfg.dilations), outputs, cfg.kernel_size
+      )
     super().__init__({'net': net}, config, device, memory_format, adam)
     self.net = net
     self.opt = _adam(self.parameters(), config.optim, adam)
@@ -589,6 +649,6 @@ def build(config, info, device='cpu', memory_format=torch.channels_last, adam='d
     return GANTwin(config, info, device, memory_format, adam)
   if config.model.name == 'vae':
     return VAETwin(config, info, device, memory_format, adam)
-  if config.model.name == 'pixelcnn':
+  if config.model.name in ('pixelcnn', 'gated_pixelcnn'):
     return PixelCNNTwin(config, info, device, memory_format, adam)
   raise Unsupported(f'model {config.model.name!r}.')

@@ -91,6 +91,11 @@ NETWORKS = {
     'pixelcnn_bmnist': Network(
         'configs/pixelcnn.py:binarized_mnist', what='PixelCNN, binarized MNIST, batch 64'
     ),
+    'gated_pixelcnn_mnist': Network(
+        'configs/gated_pixelcnn.py:mnist',
+        (('train.batch_size', '64'),),
+        what='Gated PixelCNN, 8-bit MNIST, 256-way softmax, batch 64',
+    ),
 }
 
 # Dense peak FLOP/s per chip (vendor datasheets, without sparsity). NVIDIA's fp32

@@ -14,6 +14,7 @@ MODULES = {
     'vae': 'gen.models.vae.vae',
     'gan': 'gen.models.gan.gan',
     'pixelcnn': 'gen.models.autoregressive.pixelcnn',
+    'gated_pixelcnn': 'gen.models.autoregressive.gated_pixelcnn',
 }
 
 
