@@ -99,4 +99,6 @@ PRESETS = {
 
 
 def get_config(arg=None):
-  return config_lib.select_preset(arg, PRESETS, default='binarized_mnist', where='configs/pixelcnn.py')
+  return config_lib.select_preset(
+      arg, PRESETS, default='binarized_mnist', where='configs/pixelcnn.py'
+  )

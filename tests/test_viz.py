@@ -60,5 +60,6 @@ def test_receptive_field_marks_the_blind_spot_and_writes_a_png(tmp_path):
   cat = receptive_field.categories(grad, (8, 6))
   assert np.all(grad[cat == 0] == 0.0)  # nothing from the future or the pixel itself
   assert cat[7, 11] == 2 and cat[8, 5] == 1  # upper right ignored, the left neighbour read
+  assert cat[0, 0] == 3  # beyond the reach of 7x7 + 2 x 3x3
   receptive_field.save([grad, grad], ['a', 'b'], (8, 6), str(tmp_path / 'rf.png'))
   assert Image.open(tmp_path / 'rf.png').size[0] > 300

@@ -15,6 +15,7 @@ MODULES = {
     'gan': 'gen.models.gan.gan',
     'pixelcnn': 'gen.models.autoregressive.pixelcnn',
     'gated_pixelcnn': 'gen.models.autoregressive.gated_pixelcnn',
+    'pixelcnn_pp': 'gen.models.autoregressive.pixelcnn_pp',
 }
 
 

@@ -19,17 +19,24 @@ def gradient_map(out_fn, x, pixel: tuple[int, int]) -> np.ndarray:
 
 
 def categories(grad: np.ndarray, pixel: tuple[int, int]) -> np.ndarray:
-  """(H, W) codes: 0 the future and the pixel itself, 1 an earlier pixel the output
-  depends on, 2 an earlier pixel it ignores (a blind spot, if inside the field's reach)."""
+  """(H, W) codes: 0 the future and the pixel itself; 1 an earlier pixel the output
+  depends on; 2 an earlier pixel it ignores although it lies within the bounding box of
+  the pixels it reads (a blind spot); 3 an earlier pixel beyond the receptive field."""
   h, w = grad.shape
   order = np.arange(h * w).reshape(h, w)
   earlier = order < pixel[0] * w + pixel[1]
-  return np.where(earlier, np.where(grad > 0, 1, 2), 0)
+  read = earlier & (grad > 0)
+  rows, cols = np.nonzero(read)
+  box = np.zeros_like(read)
+  if rows.size:
+    box[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
+  return np.where(earlier, np.where(read, 1, np.where(box, 2, 3)), 0)
 
 
 def save(maps: list[np.ndarray], titles: list[str], pixel: tuple[int, int], path: str) -> None:
   """One panel per network: log gradient magnitude over the earlier pixels it reads (grey),
-  earlier pixels it ignores (red), the future (white), the output pixel (blue)."""
+  its blind spot (red), earlier pixels beyond its reach (pale yellow), the future (white),
+  the output pixel (blue)."""
   import matplotlib  # noqa: PLC0415  (slow to import; only figures need it)
 
   matplotlib.use('Agg')
@@ -44,11 +51,47 @@ def save(maps: list[np.ndarray], titles: list[str], pixel: tuple[int, int], path
     rgb = np.ones(grad.shape + (3,))
     rgb[cat == 1] = grey[cat == 1, None]
     rgb[cat == 2] = (0.9, 0.2, 0.2)
+    rgb[cat == 3] = (1.0, 0.97, 0.8)
     rgb[pixel] = (0.2, 0.4, 0.9)
     ax.imshow(rgb, interpolation='nearest')
-    ax.set_title(f'{title}\n{int((cat == 2).sum())} earlier pixels ignored', fontsize=9)
+    ax.set_title(f'{title}\nblind spot: {int((cat == 2).sum())} pixels', fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
+
+
+def figure(path: str, size: int = 16, pixel: tuple[int, int] = (8, 8), seed: int = 0) -> dict:
+  """The three autoregressive networks at random init on a size x size grayscale image,
+  one panel each; returns {name: pixels in its blind spot}. The networks are small, with
+  about the same receptive field (4 layers past the input layer)."""
+  from gen.models.autoregressive import gated_pixelcnn, pixelcnn, pixelcnn_pp  # noqa: PLC0415
+
+  nets = {
+      'PixelCNN (7x7 A, 4 blocks of 3x3 B)': (pixelcnn.PixelCNNNet(16, 4, 16, 1), {}),
+      'Gated PixelCNN (5 gated layers)': (
+          gated_pixelcnn.GatedPixelCNNNet(16, (1, 1, 1, 1), 1),
+          {},
+      ),
+      'PixelCNN++ (1 resnet per resolution)': (
+          pixelcnn_pp.PixelCNNPPNet(16, 1, pixelcnn_pp.num_outputs(1, 2), 0.0),
+          {},
+      ),
+  }
+  x = jax.random.normal(jax.random.PRNGKey(seed), (1, size, size, 1))
+  maps, ignored = [], {}
+  for i, (name, (net, kwargs)) in enumerate(nets.items()):
+    params = net.init(jax.random.PRNGKey(seed + 1 + i), x, **kwargs)
+    grad = gradient_map(lambda x, net=net, params=params: net.apply(params, x), x, pixel)
+    maps.append(grad)
+    ignored[name] = int((categories(grad, pixel) == 2).sum())  # the blind spot
+  save(maps, list(nets), pixel, path)
+  return ignored
+
+
+if __name__ == '__main__':
+  import sys
+
+  out = sys.argv[1] if len(sys.argv) > 1 else 'receptive_fields.png'
+  print(figure(out))
