@@ -68,6 +68,9 @@ def test_auto_chooses_by_backend_and_window_size():
   assert conv_lib.resolve_impl('auto', (4, 4, 3, 64)) == ('gemm' if cpu else 'xla')  # 48 values
   assert conv_lib.resolve_impl('auto', (4, 4, 32, 64)) == ('canonical' if cpu else 'xla')
   assert conv_lib.resolve_impl('xla', (4, 4, 3, 64)) == 'xla'
+  # Stride 1 and >= 128 outputs (Gated PixelCNN's stacks): im2col as well; strided: not.
+  assert conv_lib.resolve_impl('auto', (2, 3, 64, 128)) == ('gemm' if cpu else 'xla')
+  assert conv_lib.resolve_impl('auto', (4, 4, 64, 128), (2, 2)) == ('canonical' if cpu else 'xla')
 
 
 def test_module_has_nn_conv_parameters_and_init():
