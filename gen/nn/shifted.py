@@ -111,13 +111,30 @@ def _normalise(v, axes):
   return v * jax.lax.rsqrt(jnp.sum(jnp.square(v), axis=axes, keepdims=True))
 
 
-def _weight_norm_apply(module, x, v_shape, norm_axes, out_axis, op, init_scale):
+# Per layer kind, the axes V is normalised over and its output axis: dense (in, out), conv
+# (kh, kw, in, out), deconv (kh, kw, out, in) as TF's conv2d_transpose.
+_KINDS = {'dense': ((0,), 1), 'conv': ((0, 1, 2), 3), 'deconv': ((0, 1, 3), 2)}
+
+
+def weight_norm_kernel(params, kind, dtype=None):
+  """The effective kernel g V / ||V|| of a weight-normalised layer's params {V, g, b}
+  (kind 'dense', 'conv' or 'deconv'), in `dtype` (default V's): what the layer
+  multiplies by, for code that runs the layer's arithmetic itself (the cached
+  PixelCNN++ sampler)."""
+  v, g = params['V'], params['g']
+  norm_axes, out_axis = _KINDS[kind]
+  dtype = dtype or v.dtype
+  gain = g.reshape([-1 if a == out_axis else 1 for a in range(v.ndim)]).astype(dtype)
+  return _normalise(v, norm_axes).astype(dtype) * gain
+
+
+def _weight_norm_apply(module, x, v_shape, kind, op, init_scale):
   """g * op(x, V / ||V||) + b, with g, b from the data on the first (init) call."""
+  norm_axes, out_axis = _KINDS[kind]
   features = v_shape[out_axis]
   v = module.param('V', nn.initializers.normal(_V_STD), v_shape)
-  direction = _normalise(v, norm_axes).astype(x.dtype)
   if module.is_initializing():
-    t = op(x, direction)
+    t = op(x, _normalise(v, norm_axes).astype(x.dtype))
     axes = tuple(range(t.ndim - 1))
     mean, var = jnp.mean(t, axis=axes), jnp.var(t, axis=axes)
     scale = init_scale / jnp.sqrt(var + _VAR_EPS)
@@ -126,8 +143,8 @@ def _weight_norm_apply(module, x, v_shape, norm_axes, out_axis, op, init_scale):
     return scale * (t - mean)
   g = module.param('g', nn.initializers.ones, (features,))
   b = module.param('b', nn.initializers.zeros, (features,))
-  gain = g.reshape([-1 if a == out_axis else 1 for a in range(len(v_shape))]).astype(x.dtype)
-  return op(x, direction * gain) + b.astype(x.dtype)
+  w = weight_norm_kernel({'V': v, 'g': g}, kind, x.dtype)
+  return op(x, w) + b.astype(x.dtype)
 
 
 class WNDense(nn.Module):
@@ -140,7 +157,7 @@ class WNDense(nn.Module):
   @nn.compact
   def __call__(self, x):
     shape = (x.shape[-1], self.features)
-    return _weight_norm_apply(self, x, shape, (0,), 1, lambda x, w: x @ w, self.init_scale)
+    return _weight_norm_apply(self, x, shape, 'dense', lambda x, w: x @ w, self.init_scale)
 
 
 class WNConv(nn.Module):
@@ -156,7 +173,7 @@ class WNConv(nn.Module):
   def __call__(self, x):
     shape = tuple(self.kernel_size) + (x.shape[-1], self.features)
     op = lambda x, w: conv_lib.conv(x, w, self.strides, self.padding)
-    return _weight_norm_apply(self, x, shape, (0, 1, 2), 3, op, self.init_scale)
+    return _weight_norm_apply(self, x, shape, 'conv', op, self.init_scale)
 
 
 class WNDeconv(nn.Module):
@@ -173,7 +190,7 @@ class WNDeconv(nn.Module):
   def __call__(self, x):
     shape = tuple(self.kernel_size) + (self.features, x.shape[-1])
     op = lambda x, w: deconv(x, w, self.strides, self.lo)
-    return _weight_norm_apply(self, x, shape, (0, 1, 3), 2, op, self.init_scale)
+    return _weight_norm_apply(self, x, shape, 'deconv', op, self.init_scale)
 
 
 def DownShiftedConv(features, kernel_size=(2, 3), strides=(1, 1), init_scale=1.0, name=None):

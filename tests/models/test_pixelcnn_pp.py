@@ -1,6 +1,7 @@
 """PixelCNN++ (gen.models.autoregressive.pixelcnn_pp): openai's parameter count, exact
-causality and full context (reference sheet sec. 3 items 1-2), naive sampling, and the
-smoke preset through the command line (train, resume bitwise, eval)."""
+causality and full context (reference sheet sec. 3 items 1-2), naive sampling, cached
+sampling equal to naive (pixelcnn_pp_cached), and the smoke preset through the command
+line (train, resume bitwise, eval)."""
 
 import json
 import math
@@ -17,6 +18,7 @@ from gen.data import sources
 from gen.losses import likelihood
 from gen.models.autoregressive import common
 from gen.models.autoregressive import pixelcnn_pp as pp
+from gen.models.autoregressive import pixelcnn_pp_cached
 
 SMOKE = 'configs/pixelcnn_pp.py:smoke'
 
@@ -96,7 +98,6 @@ def test_image_size_not_divisible_by_4_is_a_config_error(shape):
 def test_bad_values_are_config_errors():
   info = sources.local_info('digits')
   for key, value, match in [
-      ('model.sampler', 'cached', 'not implemented yet'),
       ('model.sampler', 'fast', 'must be one of naive, cached'),
       ('model.dropout', '1.0', r'in \[0, 1\)'),
       ('model.num_mixtures', '0', 'integer >= 1'),
@@ -156,14 +157,48 @@ def test_eval_cli_reports_the_likelihood(smoke_run):
   assert 0.0 < metrics['bits_per_dim'] < 8.0
 
 
-def test_naive_sampling_gives_levels_deterministic_per_key(smoke_run):
+def test_model_samples_cached_as_naive_deterministic_per_key(smoke_run):
+  """Through the Model, on the trained smoke weights: the default (cached) sampler gives
+  the naive sampler's integers, the same for a key, others for another key."""
   config, _, model, state, _ = runs.eval_run.load_run(str(smoke_run / 'straight'))
+  assert config.model.sampler == 'cached'
+  _, naive_model, _ = runs.setup_model(SMOKE, **{'model.sampler': 'naive'})
   p = common.Pixels((8, 8, 1), 256, config.data.scale)
-  sample = jax.jit(model.sample, static_argnums=2)
-  a, b, c = (np.asarray(p.to_levels(sample(state, jax.random.key(k), 4))) for k in (0, 0, 1))
+  levels = lambda model, k: np.asarray(
+      p.to_levels(jax.jit(model.sample, static_argnums=2)(state, jax.random.key(k), 4))
+  )
+  a, b, c = (levels(model, k) for k in (0, 0, 1))
   assert a.shape == (4, 8, 8, 1) and a.min() >= 0 and a.max() <= 255
   np.testing.assert_array_equal(a, b)
   assert np.any(a != c)
+  np.testing.assert_array_equal(a, levels(naive_model, 0))
+
+
+@pytest.mark.parametrize(
+    'shape, num_resnets, classes',
+    [((8, 8, 3), 1, 3), ((12, 8, 1), 0, 0)],
+    ids=['rgb-conditional', 'grey-12x8'],
+)
+def test_cached_sampling_equals_naive_sampling(shape, num_resnets, classes):
+  """Same key, same integers, from random weights (every layer matters): the rings
+  reproduce the zero padding at row 0 and column 0, the shifts, the stride-2 layers'
+  windows, the transposed convolutions' taps, the class biases, at 3 resolutions and
+  with H != W."""
+  p = common.Pixels(shape, 256, 'symmetric')
+  net = pp.PixelCNNPPNet(4, num_resnets, pp.num_outputs(shape[-1], 2), dropout=0.5)
+  n = 3
+  x = jax.random.uniform(jax.random.key(0), (8, *shape), minval=-1.0, maxval=1.0)
+  one_hot = lambda y: jax.nn.one_hot(y, classes) if classes else None
+  rngs = {'params': jax.random.key(1), 'dropout': jax.random.key(2)}
+  params = net.init(rngs, x, one_hot(jnp.arange(8) % max(classes, 1)), train=True)['params']
+  labels = jnp.arange(n) % classes if classes else None
+  key = jax.random.key(5)
+  cached = jax.jit(lambda: pixelcnn_pp_cached.sample(params, net, p, key, n, labels, 2))()
+  out_fn = lambda x: net.apply({'params': params}, x, one_hot(labels))
+  naive = jax.jit(lambda: pp.sample_naive(out_fn, key, n, p, 2))()
+  assert cached.shape == (n, *shape) and cached.dtype == jnp.int32
+  assert len(np.unique(cached)) > 20
+  np.testing.assert_array_equal(cached, naive)
 
 
 def test_naive_sample_is_a_fixed_point_of_its_own_noise():
@@ -196,11 +231,11 @@ def test_bad_input_through_the_cli_is_one_error_line(tmp_path):
   # that check); the CLI path of a model-build error is the same.
   work = tmp_path / 'run'
   proc = run_cli(
-      'train.py', f'--config={SMOKE}', f'--workdir={work}', '--config.model.sampler=cached',
+      'train.py', f'--config={SMOKE}', f'--workdir={work}', '--config.model.sampler=fast',
       check=False,
   )  # fmt: skip
   assert proc.returncode == 1, proc.stderr[-2000:]
   lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert len(lines) == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-  assert lines[0].startswith("error: config.model.sampler='cached': ")
+  assert lines[0].startswith("error: config.model.sampler='fast': ")
   assert not work.exists()

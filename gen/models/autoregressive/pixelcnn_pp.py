@@ -36,11 +36,12 @@ shadows are created before its data-dependent init pass, so they start from g = 
 and are pulled to the initialised values over a few thousand steps; here the EMA starts
 as a copy of the initialised params (gen.train.step.init_state).
 
-Sampling: naive raster order, a full forward pass per pixel (all channels at once, as
-openai `sample_from_model`); pixel (r, c) uses the noise of key fold_in(key, r W + c),
-so any sampler order gives the same image for a key. Samples are rounded to the 8-bit grid
-(gen.losses.likelihood.sample_discretized_logistic_mixture). The cached fast sampler of
-Ramachandran et al. 2017 (model.sampler='cached') is not implemented.
+Sampling (model.sampler): 'cached' (the default) is the fast generation of Ramachandran
+et al. 2017 (pixelcnn_pp_cached: each layer's output at each position computed once);
+'naive' runs the full network once per pixel (all channels at once, as openai
+`sample_from_model`). Pixel (r, c) uses the noise of key fold_in(key, r W + c) in both, so
+they give the same integers for a key. Samples are rounded to the 8-bit grid
+(gen.losses.likelihood.sample_discretized_logistic_mixture).
 """
 
 from __future__ import annotations
@@ -65,6 +66,18 @@ def num_outputs(channels: int, num_mixtures: int) -> int:
   return (10 if channels == 3 else 3) * num_mixtures
 
 
+def down_resnets(num_resnets: int, k: int) -> int:
+  """Gated resnets per stream of the down pass at resolution H / 2^k: R at the lowest,
+  R + 1 above it (they consume the R + 1 values the up pass stored there)."""
+  return num_resnets + (k < DOWNSAMPLINGS)
+
+
+def layer_name(direction: str, stream: str, k: int, j: int | None = None) -> str:
+  """'up1_ul3': gated resnet 3 of stream ul in the up pass at resolution H / 2; without j
+  the stride-2 layer that leads to (up) or from (down) resolution H / 2^k."""
+  return f'{direction}{k}_{stream}' + ('_resample' if j is None else str(j))
+
+
 class GatedResnet(nn.Module):
   """openai `nn.gated_resnet` with concat_elu; `stream` 'u' (down-shifted [2, 3]
   convolutions) or 'ul' (down-right-shifted [2, 2])."""
@@ -72,19 +85,19 @@ class GatedResnet(nn.Module):
   stream: str
   dropout: float
 
-  def _conv(self, features, init_scale=1.0):
-    if self.stream == 'u':
-      return shifted.DownShiftedConv(features, (2, 3), init_scale=init_scale)
-    return shifted.DownRightShiftedConv(features, (2, 2), init_scale=init_scale)
+  def _conv(self, features, name, init_scale=1.0):
+    kind = shifted.DownShiftedConv if self.stream == 'u' else shifted.DownRightShiftedConv
+    size = (2, 3) if self.stream == 'u' else (2, 2)
+    return kind(features, size, init_scale=init_scale, name=name)
 
   @nn.compact
   def __call__(self, x, a=None, h=None, train=False):
     f = x.shape[-1]
-    c1 = self._conv(f)(shifted.concat_elu(x))
+    c1 = self._conv(f, 'conv_in')(shifted.concat_elu(x))
     if a is not None:
-      c1 = c1 + shifted.WNDense(f)(shifted.concat_elu(a))
+      c1 = c1 + shifted.WNDense(f, name='nin_aux')(shifted.concat_elu(a))
     c1 = nn.Dropout(self.dropout, deterministic=not train)(shifted.concat_elu(c1))
-    c2 = self._conv(2 * f, init_scale=0.1)(c1)
+    c2 = self._conv(2 * f, 'conv_out', init_scale=0.1)(c1)
     if h is not None:  # class-conditional bias, the same at every position
       hw = self.param('hw', nn.initializers.normal(0.05), (h.shape[-1], 2 * f))
       c2 = c2 + (h.astype(c2.dtype) @ hw.astype(c2.dtype))[:, None, None, :]
@@ -103,30 +116,34 @@ class PixelCNNPPNet(nn.Module):
   @nn.compact
   def __call__(self, x, h=None, train=False):
     f, r = self.features, self.num_resnets
-    gr = lambda stream, y, a=None: GatedResnet(stream, self.dropout)(y, a, h, train)
+    gr = lambda name, y, a=None: GatedResnet(name[1], self.dropout, name=layer_name(*name))(
+        y, a, h, train
+    )
     x = jnp.concatenate([x, jnp.ones(x.shape[:-1] + (1,), x.dtype)], axis=-1)
-    us = [shifted.down_shift(shifted.DownShiftedConv(f, (2, 3))(x))]
+    us = [shifted.down_shift(shifted.DownShiftedConv(f, (2, 3), name='u_in')(x))]
     uls = [
-        shifted.down_shift(shifted.DownShiftedConv(f, (1, 3))(x))
-        + shifted.right_shift(shifted.DownRightShiftedConv(f, (2, 1))(x))
+        shifted.down_shift(shifted.DownShiftedConv(f, (1, 3), name='ul_in_above')(x))
+        + shifted.right_shift(shifted.DownRightShiftedConv(f, (2, 1), name='ul_in_left')(x))
     ]
-    for level in range(DOWNSAMPLINGS + 1):  # up pass
-      if level:
-        us.append(shifted.DownShiftedConv(f, (2, 3), strides=(2, 2))(us[-1]))
-        uls.append(shifted.DownRightShiftedConv(f, (2, 2), strides=(2, 2))(uls[-1]))
-      for _ in range(r):
-        us.append(gr('u', us[-1]))
-        uls.append(gr('ul', uls[-1], us[-1]))
+    for k in range(DOWNSAMPLINGS + 1):  # up pass, resolution H / 2^k
+      if k:
+        us.append(shifted.DownShiftedConv(f, (2, 3), (2, 2), name=layer_name('up', 'u', k))(us[-1]))
+        uls.append(
+            shifted.DownRightShiftedConv(f, (2, 2), (2, 2), name=layer_name('up', 'ul', k))(uls[-1])
+        )
+      for j in range(r):
+        us.append(gr(('up', 'u', k, j), us[-1]))
+        uls.append(gr(('up', 'ul', k, j), uls[-1], us[-1]))
     u, ul = us.pop(), uls.pop()
-    for level in range(DOWNSAMPLINGS + 1):  # down pass
-      if level:
-        u = shifted.DownShiftedDeconv(f, (2, 3))(u)
-        ul = shifted.DownRightShiftedDeconv(f, (2, 2))(ul)
-      for _ in range(r + (1 if level else 0)):
-        u = gr('u', u, us.pop())
-        ul = gr('ul', ul, jnp.concatenate([u, uls.pop()], axis=-1))
+    for k in reversed(range(DOWNSAMPLINGS + 1)):  # down pass
+      if k < DOWNSAMPLINGS:
+        u = shifted.DownShiftedDeconv(f, (2, 3), name=layer_name('down', 'u', k))(u)
+        ul = shifted.DownRightShiftedDeconv(f, (2, 2), name=layer_name('down', 'ul', k))(ul)
+      for j in range(down_resnets(r, k)):
+        u = gr(('down', 'u', k, j), u, us.pop())
+        ul = gr(('down', 'ul', k, j), ul, jnp.concatenate([u, uls.pop()], axis=-1))
     assert not us and not uls
-    return shifted.WNDense(self.outputs)(jax.nn.elu(ul))
+    return shifted.WNDense(self.outputs, name='out')(jax.nn.elu(ul))
 
 
 def _check(config, p: common.Pixels):
@@ -137,12 +154,6 @@ def _check(config, p: common.Pixels):
   config_lib.require_int(cfg.init_batch_size, 'model.init_batch_size')
   config_lib.require_number(cfg.dropout, 'model.dropout', 0.0, 1.0)
   config_lib.require_choice(cfg.sampler, 'model.sampler', SAMPLERS)
-  config_lib.require(
-      cfg.sampler != 'cached',
-      'model.sampler',
-      cfg.sampler,
-      'the cached sampler (Ramachandran et al. 2017) is not implemented yet; use naive',
-  )
   h, w, c = p.shape
   step = 2**DOWNSAMPLINGS
   config_lib.require(
@@ -223,6 +234,11 @@ def build(config, info):
     return jnp.sum(likelihood.discretized_logistic_mixture_logprob(x, out), axis=(1, 2))
 
   def sample(params, key, n, labels):
+    if cfg.sampler == 'cached':
+      # Imported here: the sampler module reads this one's network layout.
+      from gen.models.autoregressive import pixelcnn_pp_cached
+
+      return pixelcnn_pp_cached.sample(params, net, p, key, n, labels, cfg.num_mixtures, dtype)
     out_fn = lambda x: run(params, x, labels, False)
     return sample_naive(out_fn, key, n, p, cfg.num_mixtures)
 
