@@ -42,27 +42,33 @@ def _out_hw(x, k: int, s: int, p: int) -> tuple[int, int]:
   return tuple((n - 1) * s - 2 * p + k for n in x.shape[1:3])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _canonical(x, w, s: int, p: int):
-  pads = ((p, p), (p, p))
-  return conv_lib.transpose_input(
-      x, jnp.swapaxes(w, 2, 3), (s, s), pads, _out_hw(x, w.shape[0], s, p)
-  )
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def transposed(x, w, strides, padding, out_hw):
+  """The input gradient of y = conv(z, w, strides, padding) (gen/nn/conv.py) at dy = x,
+  for z of spatial size out_hw: out[s i + t - lo] += x[i] w[t] per axis, w (kh, kw, out,
+  in) as that convolution's HWIO. Its gradients are that convolution and its weight
+  gradient in XLA CPU's canonical form (custom VJP), fast also inside loops. Shared by
+  ConvTranspose and PixelCNN++'s shifted transposed convolutions (gen/nn/shifted.py)."""
+  return conv_lib.transpose_input(x, w, strides, padding, out_hw)
 
 
-def _canonical_fwd(x, w, s, p):
-  return _canonical(x, w, s, p), (x, w)
+def _transposed_fwd(x, w, strides, padding, out_hw):
+  return transposed(x, w, strides, padding, out_hw), (x, w)
 
 
-def _canonical_bwd(s, p, res, dy):
+def _transposed_bwd(strides, padding, out_hw, res, dy):
+  del out_hw
   x, w = res
-  pads = ((p, p), (p, p))
-  dx = conv_lib.lax_conv(dy, jnp.swapaxes(w, 2, 3), (s, s), pads)
-  dw = conv_lib.weight_grad(dy, x, (s, s), pads, w.shape[:2])
-  return dx, jnp.swapaxes(dw, 2, 3)
+  dx = conv_lib.lax_conv(dy, w, strides, padding)
+  return dx, conv_lib.weight_grad(dy, x, strides, padding, w.shape[:2])
 
 
-_canonical.defvjp(_canonical_fwd, _canonical_bwd)
+transposed.defvjp(_transposed_fwd, _transposed_bwd)
+
+
+def _canonical(x, w, s: int, p: int):
+  out_hw = _out_hw(x, w.shape[0], s, p)
+  return transposed(x, jnp.swapaxes(w, 2, 3), (s, s), ((p, p), (p, p)), out_hw)
 
 
 def _dense(x, w):

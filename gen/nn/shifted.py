@@ -24,7 +24,6 @@ input from the layers initialised before it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -32,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from gen.nn import conv as conv_lib
+from gen.nn import conv_transpose
 
 _V_STD = 0.05
 _VAR_EPS = 1e-10
@@ -70,38 +70,17 @@ def _deconv_pads(kernel_size, lo) -> conv_lib.Padding:
   return tuple((l, k - 1 - l) for k, l in zip(kernel_size, lo))
 
 
-def _deconv_xla(x, w, strides, lo):
-  out_hw = tuple(n * s for n, s in zip(x.shape[1:3], strides))
-  return conv_lib.transpose_input(x, w, strides, _deconv_pads(w.shape[:2], lo), out_hw)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _deconv_canonical(x, w, strides, lo):
-  return _deconv_xla(x, w, strides, lo)
-
-
-def _deconv_fwd(x, w, strides, lo):
-  return _deconv_canonical(x, w, strides, lo), (x, w)
-
-
-def _deconv_bwd(strides, lo, res, dy):
-  x, w = res
-  pads = _deconv_pads(w.shape[:2], lo)
-  dx = conv_lib.lax_conv(dy, w, strides, pads)
-  return dx, conv_lib.weight_grad(dy, x, strides, pads, w.shape[:2])
-
-
-_deconv_canonical.defvjp(_deconv_fwd, _deconv_bwd)
-
-
 def deconv(x, w, strides: Sequence[int], lo: Sequence[int]):
   """TF 'VALID' conv2d_transpose of NHWC x with w (kh, kw, out, in), cropped to
   out[s i + t - lo] += x[i] w[t], output size (H s, W s). On CPU the gradients are the
-  canonical convolutions of gen/nn/conv.py (custom VJP); elsewhere JAX's own."""
+  canonical convolutions of gen/nn/conv.py (gen.nn.conv_transpose.transposed); elsewhere
+  JAX's own."""
   strides, lo = tuple(int(s) for s in strides), tuple(int(l) for l in lo)
+  pads = _deconv_pads(w.shape[:2], lo)
+  out_hw = tuple(n * s for n, s in zip(x.shape[1:3], strides))
   if jax.default_backend() != 'cpu':
-    return _deconv_xla(x, w, strides, lo)
-  return _deconv_canonical(x, w, strides, lo)
+    return conv_lib.transpose_input(x, w, strides, pads, out_hw)
+  return conv_transpose.transposed(x, w, strides, pads, out_hw)
 
 
 # --------------------------------------------------------------- weight normalisation

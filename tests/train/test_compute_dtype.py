@@ -32,7 +32,15 @@ def test_bfloat16_trains_with_finite_losses_and_saves_float32(tmp_path, spec):
   assert saved and {x.dtype for x in saved} == {jnp.dtype(jnp.float32)}
 
 
-@pytest.mark.parametrize('spec', ['configs/gan.py:smoke', 'configs/vae.py:smoke'])
+@pytest.mark.parametrize(
+    'spec',
+    [
+        'configs/gan.py:smoke',
+        'configs/vae.py:smoke',
+        'configs/pixelcnn.py:smoke',
+        'configs/gated_pixelcnn.py:smoke',
+    ],
+)
 def test_the_step_computes_in_bfloat16_only_when_asked(spec):
   def program(compute_dtype):
     config, model, batch = runs.setup_model(spec, **{'train.compute_dtype': compute_dtype})

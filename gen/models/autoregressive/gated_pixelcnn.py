@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gen import config as config_lib
+from gen import nn as gnn
 from gen.models.autoregressive import common
 from gen.nn import causal_mask
 from gen.nn.conv import conv, lax_conv
@@ -368,15 +369,18 @@ def build(config, info):
       cfg.features, tuple(cfg.dilations), p.outputs_per_channel, cfg.kernel_size, classes
   )
 
+  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
+  run = lambda params, x, labels: gnn.apply(net, params, {}, x, labels, dtype=dtype)[0]
+
   def init_params(key, x, labels):
     return net.init(key, x, labels)['params']
 
   def log_prob(params, x, v, labels, key, train):
-    return common.subpixel_log_prob(net.apply({'params': params}, x, labels), v, p)
+    return common.subpixel_log_prob(run(params, x, labels), v, p)
 
   def sample(params, key, n, labels):
-    if cfg.sampler == 'cached':
+    if cfg.sampler == 'cached':  # float32 whatever train.compute_dtype is
       return sample_cached(params, net, p, key, n, labels)
-    return common.sample_naive(lambda x: net.apply({'params': params}, x, labels), key, n, p)
+    return common.sample_naive(lambda x: run(params, x, labels), key, n, p)
 
   return common.make_model(config, p, init_params, log_prob, sample, classes)
