@@ -55,8 +55,8 @@ def _kind(name: str, v) -> str:
 
 
 def plain_layers(params, labels, dtype):
-  """{layer: {'w', 'b'}} from weight-normalised params (cast to `dtype` first, as
-  gen.nn.apply does for the network); a gated resnet's class weights 'hw' become its
+  """{layer: {'w', 'b'}} from weight-normalised params, in `dtype` (g V / ||V|| computed in
+  the params' float32, then cast); a gated resnet's class weights 'hw' become its
   per-example bias 'hb' (N, 2F) for `labels` (a conditional model's)."""
 
   def layer(name, p):
@@ -258,8 +258,8 @@ def sample(params, net: pp.PixelCNNPPNet, p: common.Pixels, key, n: int, labels,
   rounding of other shapes of products)."""
   h, w, c = p.shape
   dtype = dtype or jnp.float32
-  net_ = _Net(plain_layers(params, labels, dtype), net.num_resnets)
-  layers = net_.layers
+  layers = plain_layers(params, labels, dtype)
+  net_ = _Net(layers, net.num_resnets)
   valid = ((0, 0), (0, 0))
   # The image with openai's channel of ones, zero-padded 2 rows on top and a column on each
   # side: image (r, c) is img[:, r + 2, c + 1]. Float32 holds the 8-bit grid exactly.
