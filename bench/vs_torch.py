@@ -17,7 +17,8 @@ parameter shapes, batch, optimizer and update order.
 
 The table and the JSON (--out) give per network: ms/step of both, ratio = torch
 ms / gen ms (> 1: gen is faster), GFLOP/step of our compiled step from XLA's
-cost analysis, the achieved GFLOP/s of both sides with that same FLOP count, and
+cost analysis (of the step with its convolutions in lax form: XLA counts no FLOPs in
+gen/nn/onednn.py's kernels), the achieved GFLOP/s of both sides with that same FLOP count, and
 the MFU where the device's peak FLOP/s is known (PEAK_FLOPS; null on CPU, with
 the reason), plus the machine, versions and git commit. XLA counts what our
 compiled step executes, so GFLOP/step is an upper bound on the networks' useful
@@ -50,6 +51,7 @@ from absl import app, flags, logging  # noqa: E402
 from gen import config as config_lib  # noqa: E402
 from gen.data import sources  # noqa: E402
 from gen.models import registry  # noqa: E402
+from gen.nn import onednn  # noqa: E402
 from gen.train import loop, sharding  # noqa: E402
 from gen.train import step as step_lib  # noqa: E402
 
@@ -207,6 +209,21 @@ def our_params(model, config, batch) -> dict:
   return param_summary(shapes.params)
 
 
+def _xla_flops(model, config, repl, batch_sh, state, batch) -> float | None:
+  """XLA's FLOP count of the step with every convolution in lax form: its cost analysis
+  sees no FLOPs inside gen/nn/onednn.py's custom calls. A new step function, so that it
+  is traced anew under `onednn.disabled()`."""
+  with onednn.disabled():
+    jitted = jax.jit(
+        step_lib.make_train_step(model, config.train.ema_decay),
+        in_shardings=(repl, batch_sh),
+        out_shardings=(repl, repl),
+    )
+    cost = jitted.lower(state, batch).compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost  # older jax: one per device
+  return float(cost['flops']) if cost and 'flops' in cost else None
+
+
 class OurSide:
   """Our step, compiled once; `call()` runs one call and waits for it."""
 
@@ -227,9 +244,7 @@ class OurSide:
     start = time.perf_counter()
     self.compiled = jitted.lower(self.state, self.batch).compile()
     self.compile_s = time.perf_counter() - start
-    cost = self.compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost  # older jax: one per device
-    self.flops = float(cost['flops']) if cost and 'flops' in cost else None
+    self.flops = _xla_flops(model, config, repl, batch_sh, self.state, self.batch)
 
   def call(self):
     self.state, metrics = self.compiled(self.state, self.batch)
@@ -332,7 +347,9 @@ def environment(torch_device: str | None) -> dict:
           'optax': optax.__version__,
           'numpy': np.__version__,
           'torch': torch.__version__ if torch is not None else None,
+          'onednn': onednn.version(),
       },
+      'gen_convolutions': 'oneDNN (gen/nn/onednn.py)' if onednn.available() else 'XLA',
       'git': {
           'commit': _git('rev-parse', 'HEAD'),
           'dirty': None if status is None else bool(status),
@@ -505,8 +522,9 @@ def main(argv):
       'peak_flops_per_chip': peaks,
       'mfu_reason': None if peaks else f'no published peak FLOP/s for device kind {kind!r}',
       'flops_note': (
-          "XLA's cost analysis of our compiled step (what it executes, zeros a layer multiplies "
-          'included); torch GFLOP/s use the same count'
+          "XLA's cost analysis of our compiled step with its convolutions in lax form (what "
+          'that program executes, zeros a layer multiplies included); torch GFLOP/s use the '
+          'same count'
       ),
       'networks': {},
   }

@@ -2,28 +2,30 @@
 
 Implementations (`impl='auto'` picks 'xla' off CPU; on CPU, by shape, the first that fits:
 a window over the whole input is one matrix product, a window of at most
-GEMM_MAX_WINDOW values (k*k*C, e.g. a first layer on 1 or 3 channels) or a
-stride-1 convolution to at least GEMM_MIN_OUT_STRIDE1 channels is 'gemm', else
-'canonical'). The second 'gemm' case: XLA CPU's weight gradient of a stride-1
-3x3 convolution 64 -> 128 on 64x28x28 took 315 ms against a 98 ms forward; the
-whole Gated PixelCNN step went from 4.8 to 3.1 s (BEGAN's unchanged within noise,
-PixelCNN's 3x3 32 -> 32 layers are faster as convolutions, docs/RESULTS.md):
+GEMM_MAX_WINDOW values (k*k*C, e.g. a first layer on 1 or 3 channels) is 'gemm',
+and without oneDNN (gen/nn/onednn.py) a stride-1 convolution to at least
+GEMM_MIN_OUT_STRIDE1 channels too; else 'canonical'. The last rule: XLA CPU's weight
+gradient of a stride-1 3x3 convolution 64 -> 128 on 64x28x28 took 315 ms against a
+98 ms forward, and the Gated PixelCNN step went from 4.8 to 3.1 s as im2col;
+oneDNN's weight gradient has no such gap, docs/RESULTS.md):
   'xla'        lax.conv_general_dilated, differentiated by JAX: what cuDNN and
                TPUs run best.
-  'canonical'  the same forward; its gradients written out (custom VJP) as
-               convolutions in the NHWC / HWIO / NHWC form. JAX's own
-               transposes of a convolution use other dimension orders (e.g.
-               the weight gradient contracts over the batch as a feature
-               axis), which XLA CPU rewrites into that form only in a
-               program's entry computation (ConvCanonicalization visits
-               nothing else). Inside a lax.scan or while loop, as in n_disc
-               discriminator updates or many steps per call, the rest falls
-               back to a naive loop nest: 10-300x slower (docs/RESULTS.md).
+  'canonical'  `forward` below: on CPU oneDNN's kernels (what PyTorch's CPU
+               convolutions run) where gen/nn/onednn.py has them, else the XLA
+               convolution; its derivatives, of any order, written out (custom
+               VJPs) in the same forms. JAX's own transposes of a convolution
+               use other dimension orders (e.g. the weight gradient contracts
+               over the batch as a feature axis), which XLA CPU rewrites into
+               its fast NHWC / HWIO / NHWC form only in a program's entry
+               computation (ConvCanonicalization visits nothing else). Inside
+               a lax.scan or while loop, as in n_disc discriminator updates or
+               many steps per call, the rest falls back to a naive loop nest:
+               10-300x slower (docs/RESULTS.md).
   'gemm'       im2col: the k*k shifted, strided views of the input side by
                side, then one matrix product; differentiated by JAX (slices,
-               pads and products, fast anywhere). On few input channels XLA
-               CPU's convolution kernels, the weight gradient above all, are
-               several times slower than this (bench/conv_layers.py).
+               pads and products, fast anywhere). On few input channels this
+               beats the convolution kernels, XLA's weight gradient above all
+               (bench/conv_layers.py).
 
 The three convolutions (Dumoulin & Visin 2016, sec. 2-4), per spatial axis, for
 a stride s, kernel size k and padding (lo, hi):
@@ -33,8 +35,9 @@ a stride s, kernel size k and padding (lo, hi):
            where r = rows of the padded input no window reached
   weight   dw[t] = sum_i xpad[s*i + t] dy[i]: a convolution whose batch axis
            is x's channels and whose kernel is dy dilated by s.
-`transpose_input` (the second) is also the forward of the transposed
-convolution layer (gen/nn/conv_transpose.py), which shares this VJP.
+`forward`, `transpose_input` and `weight_grad` below are the three, each with its
+fastest kernel and derivatives; `transpose_input` is also the transposed
+convolution layer (gen/nn/conv_transpose.py) and PixelCNN++'s deconvolutions.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from gen.nn import onednn
 
 _DN = ('NHWC', 'HWIO', 'NHWC')
 IMPLS = ('auto', 'xla', 'canonical', 'gemm')
@@ -74,8 +79,9 @@ def _unreached(size: int, k: int, s: int, lo: int, hi: int) -> int:
   return (size + lo + hi - k) % s
 
 
-def transpose_input(dy, w, strides, padding: Padding, in_hw: tuple[int, int]):
-  """dx of y = conv(x, w, strides, padding) for x of spatial size `in_hw`."""
+def lax_transpose_input(dy, w, strides, padding: Padding, in_hw: tuple[int, int]):
+  """dx of y = conv(x, w, strides, padding) for x of spatial size `in_hw`, as one XLA
+  convolution of the s-dilated dy (canonical form)."""
   pads = []
   for d in range(2):
     k, s, (lo, hi) = w.shape[d], strides[d], padding[d]
@@ -85,8 +91,9 @@ def transpose_input(dy, w, strides, padding: Padding, in_hw: tuple[int, int]):
   return lax_conv(dy, w_t, padding=pads, lhs_dilation=strides)
 
 
-def weight_grad(x, dy, strides, padding: Padding, kernel_hw: tuple[int, int]):
-  """dw of y = conv(x, w, strides, padding) for a kernel of spatial size `kernel_hw`."""
+def lax_weight_grad(x, dy, strides, padding: Padding, kernel_hw: tuple[int, int]):
+  """dw of y = conv(x, w, strides, padding) for a kernel of spatial size `kernel_hw`, as
+  one XLA convolution in canonical form."""
   pads = []
   for d in range(2):
     k, s, (lo, hi) = kernel_hw[d], strides[d], padding[d]
@@ -105,22 +112,113 @@ def weight_grad(x, dy, strides, padding: Padding, kernel_hw: tuple[int, int]):
   return jnp.transpose(dw, (1, 2, 0, 3))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _canonical(x, w, strides, padding):
+def _lax_forward(x, w, strides, padding: Padding, size=None):
+  del size
   return lax_conv(x, w, strides, padding)
 
 
-def _canonical_fwd(x, w, strides, padding):
-  return _canonical(x, w, strides, padding), (x, w)
+# The three convolutions as one family of custom VJPs. Each is bilinear in its two
+# operands, so each one's VJP is the other two: for y = forward(x, w),
+#   forward:         x̄ = input(ȳ, w)      w̄ = weight(x, ȳ)
+#   input (dy, w):   d̄y = forward(x̄, w)    w̄ = weight(x̄, dy)
+#   weight (x, dy):  x̄ = input(dy, w̄)     d̄y = forward(x, w̄)
+# (bars: cotangents). Derivatives of any order stay in these three forms: oneDNN's
+# kernels on CPU where gen/nn/onednn.py has them, else XLA convolutions in canonical
+# form, fast also inside loops.
 
 
-def _canonical_bwd(strides, padding, res, dy):
+def _shapes(kind, a, b, size):
+  """(x_shape, w_shape) of the convolution that primitive `kind` on (a, b) belongs to."""
+  if kind == 'forward':
+    return a.shape, b.shape
+  if kind == 'input':  # a = dy, b = w, size = x's spatial size
+    return (a.shape[0], *size, b.shape[2]), b.shape
+  return a.shape, (*size, a.shape[3], b.shape[3])  # a = x, b = dy, size = kernel's
+
+
+_LAX = {'forward': _lax_forward, 'input': lax_transpose_input, 'weight': lax_weight_grad}
+
+
+def _primal(kind, a, b, strides, padding, size, use_onednn: bool):
+  if use_onednn:
+    x_shape, w_shape = _shapes(kind, a, b, size)
+    return onednn.conv(kind, a, b, x_shape, w_shape, strides, padding, _LAX[kind])
+  return _LAX[kind](a, b, strides, padding, size)
+
+
+# `use_onednn` is a static argument, decided once per trace by the public functions
+# below, so that traces cached for one choice are never reused for the other.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _forward(x, w, strides, padding, size, use_onednn):
+  return _primal('forward', x, w, strides, padding, size, use_onednn)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _input(dy, w, strides, padding, in_hw, use_onednn):
+  return _primal('input', dy, w, strides, padding, in_hw, use_onednn)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _weight(x, dy, strides, padding, kernel_hw, use_onednn):
+  return _primal('weight', x, dy, strides, padding, kernel_hw, use_onednn)
+
+
+def _forward_bwd(strides, padding, size, use_onednn, res, g):
+  del size
   x, w = res
-  dx = transpose_input(dy, w, strides, padding, x.shape[1:3])
-  return dx, weight_grad(x, dy, strides, padding, w.shape[:2])
+  dx = _input(g, w, strides, padding, x.shape[1:3], use_onednn)
+  return dx, _weight(x, g, strides, padding, w.shape[:2], use_onednn)
 
 
-_canonical.defvjp(_canonical_fwd, _canonical_bwd)
+def _input_bwd(strides, padding, in_hw, use_onednn, res, g):
+  del in_hw
+  dy, w = res
+  ddy = _forward(g, w, strides, padding, None, use_onednn)
+  return ddy, _weight(g, dy, strides, padding, w.shape[:2], use_onednn)
+
+
+def _weight_bwd(strides, padding, kernel_hw, use_onednn, res, g):
+  del kernel_hw
+  x, dy = res
+  dx = _input(dy, g, strides, padding, x.shape[1:3], use_onednn)
+  return dx, _forward(x, g, strides, padding, None, use_onednn)
+
+
+def _keeping_operands(fn):
+  def fwd(a, b, *static):
+    return fn(a, b, *static), (a, b)
+
+  return fwd
+
+
+for _fn, _bwd in ((_forward, _forward_bwd), (_input, _input_bwd), (_weight, _weight_bwd)):
+  _fn.defvjp(_keeping_operands(_fn), _bwd)
+
+
+def _static(a, b, strides, padding):
+  strides = tuple(int(s) for s in strides)
+  padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+  return strides, padding, onednn.usable(a, b, padding)
+
+
+def forward(x, w, strides, padding: Padding):
+  """y = conv(x, w, strides, padding) in the fastest form here, its derivatives too."""
+  strides, padding, use_onednn = _static(x, w, strides, padding)
+  return _forward(x, w, strides, padding, None, use_onednn)
+
+
+def transpose_input(dy, w, strides, padding: Padding, in_hw: tuple[int, int]):
+  """dx of y = conv(x, w, strides, padding) for x of spatial size `in_hw` (the transposed
+  convolution of dy), in the fastest form here, its derivatives too."""
+  strides, padding, use_onednn = _static(dy, w, strides, padding)
+  return _input(dy, w, strides, padding, tuple(int(n) for n in in_hw), use_onednn)
+
+
+def weight_grad(x, dy, strides, padding: Padding, kernel_hw: tuple[int, int]):
+  """dw of y = conv(x, w, strides, padding) for a kernel of spatial size `kernel_hw`, in
+  the fastest form here, its derivatives too."""
+  strides, padding, use_onednn = _static(x, dy, strides, padding)
+  return _weight(x, dy, strides, padding, tuple(int(n) for n in kernel_hw), use_onednn)
 
 
 def _pads_fit(kernel_hw, padding: Padding) -> bool:
@@ -153,7 +251,12 @@ def resolve_impl(impl: str, w_shape=None, strides=(1, 1)) -> str:
     return 'xla'
   if w_shape is not None and w_shape[0] * w_shape[1] * w_shape[2] <= GEMM_MAX_WINDOW:
     return 'gemm'
-  if w_shape is not None and tuple(strides) == (1, 1) and w_shape[3] >= GEMM_MIN_OUT_STRIDE1:
+  if (
+      w_shape is not None
+      and tuple(strides) == (1, 1)
+      and w_shape[3] >= GEMM_MIN_OUT_STRIDE1
+      and not onednn.available()  # XLA's weight gradient is the slow part there, not oneDNN's
+  ):
     return 'gemm'
   return 'canonical'
 
@@ -180,7 +283,7 @@ def conv(x, w, strides: Sequence[int] = (1, 1), padding='VALID', impl: str = 'au
   if impl == 'gemm':
     return _gemm(x, w, strides, pads)
   if _pads_fit(w.shape[:2], pads):
-    return _canonical(x, w, strides, pads)
+    return forward(x, w, strides, pads)
   return lax_conv(x, w, strides, pads)
 
 

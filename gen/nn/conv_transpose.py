@@ -11,16 +11,15 @@ Implementations (`impl='auto'` picks 'canonical' on CPU, 'xla' elsewhere):
                On XLA CPU its weight gradient (a convolution dilated on both
                sides) runs as a naive loop nest even outside loops: 10-40x
                slower than 'canonical' (bench/conv_layers.py).
-  'canonical'  the same forward; the gradients are the strided convolution and
-               its weight gradient in XLA CPU's canonical form (the VJP of
-               gen/nn/conv.py), fast also inside loops. A 1x1 input with no
-               padding (DCGAN's first layer, z as a 1x1 map) is one matrix
-               product instead: out[t] = x w[t].
+  'canonical'  gen/nn/conv.py's `transpose_input`: on CPU oneDNN's
+               backward-data kernel where gen/nn/onednn.py has it, else that
+               XLA convolution; the gradients are the strided convolution and
+               its weight gradient in the same forms, fast also inside loops.
+               A 1x1 input with no padding (DCGAN's first layer, z as a 1x1
+               map) is one matrix product instead: out[t] = x w[t].
 """
 
 from __future__ import annotations
-
-import functools
 
 import flax.linen as nn
 import jax
@@ -42,33 +41,9 @@ def _out_hw(x, k: int, s: int, p: int) -> tuple[int, int]:
   return tuple((n - 1) * s - 2 * p + k for n in x.shape[1:3])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def transposed(x, w, strides, padding, out_hw):
-  """The input gradient of y = conv(z, w, strides, padding) (gen/nn/conv.py) at dy = x,
-  for z of spatial size out_hw: out[s i + t - lo] += x[i] w[t] per axis, w (kh, kw, out,
-  in) as that convolution's HWIO. Its gradients are that convolution and its weight
-  gradient in XLA CPU's canonical form (custom VJP), fast also inside loops. Shared by
-  ConvTranspose and PixelCNN++'s shifted transposed convolutions (gen/nn/shifted.py)."""
-  return conv_lib.transpose_input(x, w, strides, padding, out_hw)
-
-
-def _transposed_fwd(x, w, strides, padding, out_hw):
-  return transposed(x, w, strides, padding, out_hw), (x, w)
-
-
-def _transposed_bwd(strides, padding, out_hw, res, dy):
-  del out_hw
-  x, w = res
-  dx = conv_lib.lax_conv(dy, w, strides, padding)
-  return dx, conv_lib.weight_grad(dy, x, strides, padding, w.shape[:2])
-
-
-transposed.defvjp(_transposed_fwd, _transposed_bwd)
-
-
 def _canonical(x, w, s: int, p: int):
   out_hw = _out_hw(x, w.shape[0], s, p)
-  return transposed(x, jnp.swapaxes(w, 2, 3), (s, s), ((p, p), (p, p)), out_hw)
+  return conv_lib.transpose_input(x, jnp.swapaxes(w, 2, 3), (s, s), ((p, p), (p, p)), out_hw)
 
 
 def _dense(x, w):

@@ -31,7 +31,6 @@ import jax
 import jax.numpy as jnp
 
 from gen.nn import conv as conv_lib
-from gen.nn import conv_transpose
 
 _V_STD = 0.05
 _VAR_EPS = 1e-10
@@ -72,15 +71,14 @@ def _deconv_pads(kernel_size, lo) -> conv_lib.Padding:
 
 def deconv(x, w, strides: Sequence[int], lo: Sequence[int]):
   """TF 'VALID' conv2d_transpose of NHWC x with w (kh, kw, out, in), cropped to
-  out[s i + t - lo] += x[i] w[t], output size (H s, W s). On CPU the gradients are the
-  canonical convolutions of gen/nn/conv.py (gen.nn.conv_transpose.transposed); elsewhere
-  JAX's own."""
+  out[s i + t - lo] += x[i] w[t], output size (H s, W s). On CPU it and its gradients are
+  gen/nn/conv.py's fast forms (`transpose_input`); elsewhere lax, differentiated by JAX."""
   strides, lo = tuple(int(s) for s in strides), tuple(int(l) for l in lo)
   pads = _deconv_pads(w.shape[:2], lo)
   out_hw = tuple(n * s for n, s in zip(x.shape[1:3], strides))
   if jax.default_backend() != 'cpu':
-    return conv_lib.transpose_input(x, w, strides, pads, out_hw)
-  return conv_transpose.transposed(x, w, strides, pads, out_hw)
+    return conv_lib.lax_transpose_input(x, w, strides, pads, out_hw)
+  return conv_lib.transpose_input(x, w, strides, pads, out_hw)
 
 
 # --------------------------------------------------------------- weight normalisation

@@ -26,7 +26,7 @@ def _check_common(record: dict) -> dict:
   assert record['benchmark'] == 'vs_torch' and record['complete']
   for key in ('cpu_model', 'cpu_count', 'device_kind', 'jax_backend'):
     assert key in record['machine']
-  for key in ('jax', 'jaxlib', 'torch'):
+  for key in ('jax', 'jaxlib', 'torch', 'onednn'):
     assert key in record['versions']
   assert 'commit' in record['git']
   net = record['networks']['ring8_mlp']
