@@ -31,6 +31,7 @@ import optax
 from gen import config as config_lib
 from gen.eval import likelihood as eval_likelihood
 from gen.losses import likelihood
+from gen.models import labels as labels_lib
 from gen.train import optim
 from gen.train import state as state_lib
 from gen.train.model import Model
@@ -133,27 +134,6 @@ def sample_naive(out_fn, key, n: int, p: Pixels) -> jax.Array:
   return jax.lax.fori_loop(0, h * w * c, body, jnp.zeros((n, h, w, c), jnp.int32))
 
 
-def default_labels(n: int, num_classes: int) -> jax.Array:
-  """Classes for n conditional samples in contiguous blocks: with n = num_classes**2 the
-  sample grid (ceil(sqrt(n)) columns) has a row per class."""
-  return (jnp.arange(n) * num_classes) // n
-
-
-def num_classes(config, info, model: str) -> int:
-  """The number of classes a class-conditional model (model.conditional) needs, else 0."""
-  config_lib.require_bool(config.model.conditional, 'model.conditional')
-  if not config.model.conditional:
-    return 0
-  config_lib.require(
-      bool(info.num_classes),
-      'model.conditional',
-      True,
-      f'{info.name} has no labels for a class-conditional {model}: use a labelled dataset '
-      '(e.g. data.name=mnist) or model.conditional=False',
-  )
-  return info.num_classes
-
-
 def make_model(
     config,
     p: Pixels,
@@ -202,7 +182,7 @@ def make_model(
 
   def sample_fn(state, key, n, labels=None):
     if classes and labels is None:
-      labels = default_labels(n, classes)
+      labels = labels_lib.default_labels(n, classes)
     v = sample(state_lib.network_params(state, 'net'), key, n, labels if classes else None)
     return p.to_data(v)
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from gen import config as config_lib
 from gen import nn as gnn
+from gen.models import labels as labels_lib
 from gen.models.autoregressive import common
 from gen.nn import causal_mask
 from gen.nn.conv import conv, lax_conv
@@ -364,7 +365,7 @@ def build(config, info):
   cfg = config.model
   p = common.pixels(config, info, 'Gated PixelCNN')
   _check(cfg, p)
-  classes = common.num_classes(config, info, 'Gated PixelCNN')
+  classes = labels_lib.num_classes(config, info, 'Gated PixelCNN')
   net = GatedPixelCNNNet(
       cfg.features, tuple(cfg.dilations), p.outputs_per_channel, cfg.kernel_size, classes
   )

@@ -53,6 +53,7 @@ import jax.numpy as jnp
 from gen import config as config_lib
 from gen import nn as gnn
 from gen.losses import likelihood
+from gen.models import labels as labels_lib
 from gen.models.autoregressive import common
 from gen.nn import shifted
 
@@ -211,7 +212,7 @@ def build(config, info):
   cfg = config.model
   p = common.pixels(config, info, 'PixelCNN++')
   _check(config, p)
-  classes = common.num_classes(config, info, 'PixelCNN++')
+  classes = labels_lib.num_classes(config, info, 'PixelCNN++')
   dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
   net = PixelCNNPPNet(
       cfg.features, cfg.num_resnets, num_outputs(p.shape[-1], cfg.num_mixtures), cfg.dropout
