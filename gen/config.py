@@ -79,12 +79,12 @@ def require(ok: bool, key: str, value, what: str) -> None:
     raise ConfigError(f'config.{key}={value!r}: {what}.')
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
   return isinstance(value, int) and not isinstance(value, bool)  # True is an int in Python
 
 
 def require_int(value, key: str, minimum: int = 1) -> None:
-  require(_is_int(value) and value >= minimum, key, value, f'must be an integer >= {minimum}')
+  require(is_int(value) and value >= minimum, key, value, f'must be an integer >= {minimum}')
 
 
 def require_number(
@@ -111,7 +111,7 @@ def require_bool(value, key: str) -> None:
 
 def require_sizes(value, key: str) -> None:
   """Layer widths: a tuple (a list once read back from config.json) of integers >= 1."""
-  ok = isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 1 for v in value)
+  ok = isinstance(value, (tuple, list)) and all(is_int(v) and v >= 1 for v in value)
   require(ok, key, value, 'must be a tuple of integers >= 1, e.g. (128, 128)')
 
 
@@ -121,7 +121,7 @@ def _require_string(value, key: str) -> None:
 
 def _require_seed(value, key: str) -> None:
   # PRNGKey keeps the low 32 bits: seed 2**32 would silently be seed 0.
-  require(_is_int(value) and 0 <= value < 2**32, key, value, 'must be an integer in [0, 2**32)')
+  require(is_int(value) and 0 <= value < 2**32, key, value, 'must be an integer in [0, 2**32)')
 
 
 # Every key of base_config and its check (value, key) -> None.

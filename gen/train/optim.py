@@ -24,6 +24,14 @@ def _check(cfg, key: str) -> None:
   config_lib.require_number(cfg.lr, f'{key}.lr', 0.0, open_low=True)
   if 'lr_decay' in cfg:
     config_lib.require_number(cfg.lr_decay, f'{key}.lr_decay', 0.0, 1.0, closed_high=True)
+  if cfg.get('lr_stages'):
+    stages = cfg.lr_stages
+    ok = isinstance(stages, (tuple, list)) and all(
+        isinstance(s, (tuple, list)) and len(s) == 2 and config_lib.is_int(s[0]) and s[0] >= 1
+        and isinstance(s[1], (int, float)) and s[1] > 0 for s in stages
+    )  # fmt: skip
+    config_lib.require(ok, f'{key}.lr_stages', stages, 'must be ((steps, lr), ...), steps >= 1, lr > 0')
+    config_lib.require('lr_decay' not in cfg, f'{key}.lr_stages', stages, f'excludes {key}.lr_decay')
   for name, bounds in _RANGES[cfg.name].items():
     if name in cfg:
       config_lib.require_number(cfg[name], f'{key}.{name}', *bounds)
@@ -38,6 +46,13 @@ def _schedule(lr: float, decay: float) -> optax.Schedule:
   return lambda t: lr * jnp.exp(t * log_decay)
 
 
+def _stages(stages) -> optax.Schedule:
+  """Piecewise constant: stage i's lr for its steps, the last stage's lr after them."""
+  ends = jnp.cumsum(jnp.array([s for s, _ in stages]))
+  rates = jnp.array([lr for _, lr in stages], jnp.float32)
+  return lambda t: rates[jnp.minimum(jnp.searchsorted(ends, t, side='right'), len(stages) - 1)]
+
+
 def make(cfg, key: str = 'optim') -> optax.GradientTransformation:
   """cfg: the dict at config key `key` (named in errors): name ('adam' | 'rmsprop' | 'sgd'),
   lr > 0, and optionally:
@@ -47,7 +62,9 @@ def make(cfg, key: str = 'optim') -> optax.GradientTransformation:
     (optax.scale_by_adam's documented use).
   RMSProp: decay, eps; eps is added outside the square root as in PyTorch's
     and TensorFlow's RMSProp, which the WGAN reference code used.
-  Any optimizer: lr_decay in [0, 1], a multiplicative decay every step,
+  Any optimizer: lr_stages ((steps, lr), ...), a piecewise constant rate (the IWAE
+    paper's 8 stages; the last stage's rate continues after its steps; lr then only
+    documents the first), or lr_decay in [0, 1], a multiplicative decay every step,
     lr_t = lr * lr_decay**t at update t = 0, 1, ... (PixelCNN++: openai train.py's
     lr * 0.999995 per step, which decays before each update, so its update t uses
     lr_decay**(t + 1)); absent, the rate is constant.
@@ -55,6 +72,8 @@ def make(cfg, key: str = 'optim') -> optax.GradientTransformation:
   """
   _check(cfg, key)
   lr = _schedule(cfg.lr, cfg.lr_decay) if 'lr_decay' in cfg else cfg.lr
+  if cfg.get('lr_stages'):
+    lr = _stages(cfg.lr_stages)
   if cfg.name == 'adam':
     tx = optax.adam(
         lr,

@@ -1,4 +1,4 @@
-"""optim.lr_decay: lr_t = lr * lr_decay**t per update (openai PixelCNN++ train.py)."""
+"""optim.lr_decay (lr_t = lr * lr_decay**t, openai PixelCNN++ train.py) and optim.lr_stages."""
 
 import jax
 import jax.numpy as jnp
@@ -63,3 +63,21 @@ def test_decay_zero_stops_after_the_first_update():
 def test_bad_decay_is_a_config_error(value):
   with pytest.raises(config_lib.ConfigError, match=r'config\.optim\.lr_decay=.*in \[0, 1\]'):
     optim.make(_cfg(name='adam', lr=1e-3, lr_decay=value))
+
+
+def test_lr_stages_are_piecewise_constant_and_the_last_rate_continues():
+  # The IWAE paper's schedule shape: stage i's rate for its steps (here 2, 3), then the last.
+  tx = optim.make(_cfg(name='sgd', lr=0.1, lr_stages=((2, 0.1), (3, 0.01))))
+  p = jnp.array(1.0)
+  state = tx.init(p)
+  got = []
+  for _ in range(7):
+    updates, state = tx.update(jnp.array(1.0), state, p)
+    got.append(float(updates))
+  np.testing.assert_allclose(got, [-0.1, -0.1, -0.01, -0.01, -0.01, -0.01, -0.01], rtol=1e-6)
+
+
+@pytest.mark.parametrize('stages', [((0, 0.1),), ((2, -0.1),), (2, 0.1), 'fast'])
+def test_bad_lr_stages_are_a_config_error(stages):
+  with pytest.raises(config_lib.ConfigError, match=r'config\.optim\.lr_stages=.*\(\(steps, lr\)'):
+    optim.make(_cfg(name='adam', lr=1e-3, lr_stages=stages))
