@@ -29,6 +29,10 @@ variable ``GEN_DATA_DIR``.
   0..16 mapped to uint8 by round(v * 255 / 16); train = the first 1497
   images, test = the last 300. No files needed.
 - ``ring8``, ``grid25``: 2D Gaussian mixtures, see ``gen.data.toy2d``.
+- ``dsprites``: a rendered stand-in for dSprites (Matthey et al. 2017), 64x64 binary images
+  (levels=2) with DeepMind's five factors; train = all 737,280, test = a fixed subset of
+  10,000 of them. Rendered on demand, no files needed; batches carry ``'factors'`` (N, 5)
+  int32 instead of ``'label'``. See ``gen.data.dsprites``.
 - ``tfds:<name>``: a TFDS dataset with an ``image`` feature, prepared in
   array_record format under ``<data dir>/tfds`` (TFDS's default data dir when
   no data dir is set; see ``gen.data.prepare``), read with
@@ -53,7 +57,7 @@ import numpy as np
 import scipy.io
 
 from gen.config import ConfigError
-from gen.data import toy2d
+from gen.data import dsprites, toy2d
 
 TFDS_PREFIX = 'tfds:'
 ENV_VAR = 'GEN_DATA_DIR'
@@ -353,6 +357,8 @@ class _LocalDataset:
   # set of alternatives, any one of which will do; a name ending in '/' is a folder.
   files: tuple = ()
   origin: str = ''  # where to get the files, for error messages
+  # (split, info) -> source, for a dataset rendered on demand rather than read into arrays.
+  make_source: Callable | None = None
 
 
 def _image_info(name, shape, levels, num_classes, splits=('train', 'test')):
@@ -399,6 +405,11 @@ _DATASETS = {
         'or its extracted folder; not the python version, whose pickles run code when loaded',
     ),
     'digits': _LocalDataset(_image_info('digits', (8, 8, 1), 256, 10), _read_digits),
+    'dsprites': _LocalDataset(
+        _image_info('dsprites', dsprites.SHAPE, dsprites.levels, None, dsprites.SPLITS),
+        read=None,
+        make_source=dsprites.source,
+    ),
     'ring8': _LocalDataset(_points_info('ring8'), functools.partial(_read_mixture, 'ring8')),
     'grid25': _LocalDataset(_points_info('grid25'), functools.partial(_read_mixture, 'grid25')),
 }
@@ -445,6 +456,8 @@ def _check_split(info: DatasetInfo, split: str) -> None:
 @functools.lru_cache(maxsize=None)
 def _load_local(name: str, split: str, root: str | None) -> ArraySource:
   dataset = _DATASETS[name]
+  if dataset.make_source is not None:
+    return dataset.make_source(split, dataset.info)
   directory = None
   if dataset.files:
     directory = _require_files(dataset, root)

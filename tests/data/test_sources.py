@@ -116,8 +116,9 @@ def test_unknown_name_or_split_lists_valid_ones():
   with pytest.raises(ValueError, match="'valid'.*train"):
     sources.load('digits', 'valid')
   local = {
-      'mnist', 'fashion_mnist', 'binarized_mnist', 'frey_face', 'digits', 'ring8', 'grid25', 'cifar10'
-  }
+      'mnist', 'fashion_mnist', 'binarized_mnist', 'frey_face', 'digits', 'dsprites', 'ring8',
+      'grid25', 'cifar10',
+  }  # fmt: skip
   assert set(sources.names()) == local
 
 
