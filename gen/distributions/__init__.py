@@ -1,0 +1,1 @@
+"""Probability distributions as pure JAX functions: densities, samplers and divergences."""
