@@ -97,6 +97,21 @@ CASES = [
     (VAE, 'model.features', 0, 'integer >= 1'),
     (VAE, 'data.name', 'ring8', '2D points; the VAE models images'),
     (VAE, 'optim.lr', -1e-3, 'number > 0'),
+    (VAE, 'model.latent_dim', [8, 0], 'tuple of integers >= 1'),
+    (VAE, 'model.hidden', [[32], [16]], 'one tuple of widths per stochastic layer'),
+    (VAE, 'model.posterior', 'bessel', 'one of gaussian, vmf'),
+    (VAE, 'model.prior', 'flow', 'one of standard, vamp, uniform'),
+    (VAE, 'model.prior', 'uniform', 'with a gaussian posterior must be one of standard, vamp'),
+    (VAE, 'model.inference', 'sideways', 'one of bottom_up, top_down'),
+    (VAE, 'model.objective', 'cubo', 'one of elbo, iwae'),
+    (VAE, 'model.activation', 'gelu', 'one of tanh, relu, leaky_relu, softplus'),
+    (VAE, 'model.k', 0, 'integer >= 1'),
+    (VAE, 'model.beta', -1.0, 'number >= 0'),
+    (VAE, 'model.kl_warmup_steps', -1, 'integer >= 0'),
+    (VAE, 'model.num_pseudo', 0, 'integer >= 1'),
+    (VAE, 'model.conditional', 'yes', 'True or False'),
+    (VAE, 'eval.iwae_k', [0, 5], 'tuple of integers >= 1'),
+    (VAE, 'eval.iwae_chunk', 0, 'integer >= 1'),
 ]
 
 
@@ -111,6 +126,27 @@ def test_a_bad_value_is_an_error_naming_key_and_value(spec, key, value, what):
   message = str(e.value)
   assert message.startswith(f'config.{key}={shown!r}: '), message
   assert what in message and '\n' not in message
+
+
+def test_vae_combinations_that_cannot_work_are_errors():
+  def message(**values):
+    with pytest.raises(config_lib.ConfigError) as e:
+      loop.setup(_config(VAE, **values))
+    assert '\n' not in str(e.value)
+    return str(e.value)
+
+  assert message(model__posterior='vmf', model__prior='uniform', model__latent_dim=[1]).startswith(
+      'config.model.latent_dim=1: must be >= 2 for a vMF latent'
+  )
+  assert 'takes one stochastic layer' in message(
+      model__posterior='vmf', model__prior='uniform', model__latent_dim=[4, 2],
+      model__hidden=[[16], [8]],
+  )  # fmt: skip
+  assert message(data__name='dsprites', model__conditional=True).startswith(
+      'config.model.conditional=True: dsprites has no labels for a class-conditional VAE'
+  )
+  assert 'need objective=elbo' in message(model__objective='iwae', model__beta=4.0)
+  assert 'pseudo-inputs' in message(model__conditional=True, model__prior='vamp')
 
 
 def _build(spec, shape, **values):

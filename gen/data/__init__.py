@@ -59,6 +59,18 @@ def train_iterator(
   )
 
 
+def binarization(config) -> str:
+  """The binarization protocol of a run's data, as eval provenance records it."""
+  if config.data.name == 'binarized_mnist':
+    return 'fixed: the Larochelle & Murray (2011) files'
+  if config.data.binarize:
+    return (
+        'dynamic: x ~ Bernoulli(pixel intensity), train resampled every batch, the evaluated '
+        f'split binarized once (seed {config.seed}, the same draw on every evaluation)'
+    )
+  return 'none'
+
+
 def eval_batches(config, split: str | None = None, batch_size: int | None = None):
   src = source(config, split or config.data.eval_split)
   return iterator_lib.eval_batches(

@@ -170,6 +170,11 @@ def run(
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 2 << 29)  # fixed evaluation key
   start = time.time()
   metrics = dict(model.evaluate(state, data_lib.eval_batches(config), key))
+  figures = {}
+  if model.figures is not None and jax.process_index() == 0:
+    prefix = os.path.join(workdir, 'eval', f'step_{step}_')
+    figures = model.figures(state, data_lib.eval_batches(config), key, prefix)
+    figures = {name: os.path.relpath(p, workdir) for name, p in figures.items()}
   quality = {'skipped': skipped} if skipped else None
   if extractor is not None:
     out = _sample_quality(workdir, config, info, model, state, step, extractor, num_samples)
@@ -187,9 +192,12 @@ def run(
           'seed': config.seed,
           'git_commit': provenance.git_commit(),
           'git_dirty': provenance.git_dirty(),
+          'binarization': data_lib.binarization(config),
           'seconds': time.time() - start,
       },
   }
+  if figures:
+    result['provenance']['figures'] = figures
   if quality is not None:
     result['provenance']['sample_quality'] = quality
   if jax.process_index() == 0:

@@ -18,6 +18,10 @@ Optional, where the family has them:
   num_classes                            > 0: a class-conditional model; its
                                          sample takes labels (default: a row per
                                          class) and its batches carry 'label'
+  figures(state, batches, key, prefix) -> {name: path}
+                                         the family's figures (latent manifolds,
+                                         reconstructions), written by eval.py as
+                                         PNGs whose paths start with `prefix`
 Metrics are scalars named `player/quantity` ('vae/kl', 'd/loss', 'g/grad_norm').
 """
 
@@ -46,3 +50,4 @@ class Model:
   batches_per_step: int = 1
   log_likelihood: Callable[[State, Batch, jax.Array], jax.Array] | None = None
   num_classes: int = 0
+  figures: Callable[[State, Iterable[tuple[Batch, int]], jax.Array, str], dict[str, str]] | None = None

@@ -1,27 +1,37 @@
-"""VAE encoders and decoders (Kingma & Welling 2014): MLP and convolutional."""
+"""VAE networks (Kingma & Welling 2014; Burda et al. 2016's stochastic layers): MLP and
+convolutional encoders whose flat output a latent family (latents.py) parses, and decoders
+from z to the parameters of p(x|z). Encoders also return their last hidden features: the
+deterministic bottom-up path of a Ladder VAE reads them."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
 from gen.nn import MLP, Conv, ConvTranspose
 
+ACTIVATIONS = {
+    'tanh': nn.tanh,  # the IWAE paper's stochastic layers
+    'relu': nn.relu,  # the S-VAE reference code
+    'leaky_relu': nn.leaky_relu,  # the Ladder VAE
+    'softplus': nn.softplus,
+}
+
 
 class MLPEncoder(nn.Module):
-  """x -> (mean, log_var) of q(z|x)."""
+  """x (any shape per example) -> (h (N, out), features (N, hidden[-1]))."""
 
   hidden: Sequence[int]
-  latent_dim: int
+  out: int
+  activation: Callable = nn.tanh
 
   @nn.compact
   def __call__(self, x):
-    h = MLP(tuple(self.hidden) + (2 * self.latent_dim,), activation=nn.tanh)(
-        x.reshape(x.shape[0], -1)
-    )
-    return jnp.split(h, 2, axis=-1)
+    x = x.reshape(x.shape[0], -1)
+    features = self.activation(MLP(tuple(self.hidden), activation=self.activation)(x))
+    return nn.Dense(self.out)(features), features
 
 
 class MLPDecoder(nn.Module):
@@ -30,38 +40,60 @@ class MLPDecoder(nn.Module):
   hidden: Sequence[int]
   shape: Sequence[int]
   out_channels: int
+  activation: Callable = nn.tanh
 
   @nn.compact
   def __call__(self, z):
     h, w = self.shape[0], self.shape[1]
-    out = MLP(tuple(self.hidden) + (h * w * self.out_channels,), activation=nn.tanh)(z)
+    out = MLP(tuple(self.hidden) + (h * w * self.out_channels,), activation=self.activation)(z)
     return out.reshape(z.shape[0], h, w, self.out_channels)
 
 
 class ConvEncoder(nn.Module):
-  """Two stride-2 convolutions, then a linear map to (mean, log_var)."""
+  """`down` stride-2 4x4 convolutions doubling the width from `features`, then a linear
+  map to h: 28 px with down = 2 (the MNIST conv VAE), 64 px with down = 4 (the beta-VAE
+  encoder of Burgess et al. 2018 has four of 32 channels; here widths double)."""
 
   features: int
-  latent_dim: int
+  out: int
+  down: int = 2
+  activation: Callable = nn.relu
 
   @nn.compact
   def __call__(self, x):
-    for f in (self.features, 2 * self.features):
-      x = nn.relu(Conv(f, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x))
-    h = nn.Dense(2 * self.latent_dim)(x.reshape(x.shape[0], -1))
-    return jnp.split(h, 2, axis=-1)
+    for i in range(self.down):
+      x = self.activation(Conv(self.features * 2**i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x))  # fmt: skip
+    features = x.reshape(x.shape[0], -1)
+    return nn.Dense(self.out)(features), features
 
 
 class ConvDecoder(nn.Module):
-  """Linear map to an (H/4, W/4) feature map, two 2x transposed convolutions."""
+  """Linear map to an (H / 2^up, W / 2^up) feature map, `up` 2x transposed convolutions
+  halving the width, the last to `out_channels`."""
 
   features: int
   shape: Sequence[int]
   out_channels: int
+  up: int = 2
+  activation: Callable = nn.relu
 
   @nn.compact
   def __call__(self, z):
-    h, w = self.shape[0] // 4, self.shape[1] // 4
-    x = nn.relu(nn.Dense(h * w * 2 * self.features)(z)).reshape(z.shape[0], h, w, -1)
-    x = nn.relu(ConvTranspose(self.features)(x))
+    scale = 2**self.up
+    h, w = self.shape[0] // scale, self.shape[1] // scale
+    x = nn.Dense(h * w * self.features * 2 ** (self.up - 1))(z)
+    x = self.activation(x).reshape(z.shape[0], h, w, -1)
+    for i in reversed(range(1, self.up)):
+      x = self.activation(ConvTranspose(self.features * 2 ** (i - 1))(x))
     return ConvTranspose(self.out_channels)(x)
+
+
+def with_labels(x, onehot):
+  """Appends one-hot labels to a network's input: as channels of an image (N, H, W, C),
+  as features of a flat input (N, D) (the conditional VAE's Q(z|X,Y), P(X|z,Y))."""
+  if onehot is None:
+    return x
+  if x.ndim == 4:
+    tiled = jnp.broadcast_to(onehot[:, None, None, :], x.shape[:3] + onehot.shape[-1:])
+    return jnp.concatenate([x, tiled.astype(x.dtype)], axis=-1)
+  return jnp.concatenate([x.reshape(x.shape[0], -1), onehot.astype(x.dtype)], axis=-1)

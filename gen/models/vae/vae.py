@@ -1,9 +1,17 @@
-"""Variational autoencoder (Kingma & Welling 2014).
+"""The VAE family as one model: VAE (Kingma & Welling 2014), IWAE (Burda et al. 2016),
+hierarchical VAEs with bottom-up or Ladder inference (Sønderby et al. 2016), the
+conditional VAE, beta-VAE (Higgins et al. 2017) and its capacity schedule (Burgess et
+al. 2018), the S-VAE (Davidson et al. 2018) and the VampPrior (Tomczak & Welling 2018).
+Config keys are in configs/vae.py's `_base`; hierarchy.py holds the networks and one draw.
 
-ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || N(0, I)), one reparameterised
-sample z = mean + exp(log_var / 2) * eps per example (eq. 10). Likelihoods:
-'bernoulli' (binary data, logits) or 'gaussian' (continuous data in [0, 1],
-per-pixel mean via sigmoid and log-variance, as for Frey Face in sec. 5).
+Training objectives, per example, over `k` draws z_i ~ q(z|x) (log w_i = log p(x, z_i) -
+log q(z_i|x), rec_i = log p(x|z_i), KL_i closed form where there is one, else log q - log p):
+  'elbo'  mean_i [rec_i - beta_t KL_i]; beta_t = beta * min(1, step / kl_warmup_steps)
+          (KL warm-up, Sønderby et al. 2016, sec. 2.3); with capacity.gamma > 0 instead
+          rec - gamma |KL - C_t|, C_t rising linearly from 0 to capacity.max_nats over
+          capacity.steps (Burgess et al. 2018, eq. 8, on the batch means as 1Konny/Beta-VAE)
+  'iwae'  log (1/k) sum_i w_i (Burda et al. 2016, eq. 8)
+A vMF latent's rejection sampler adds its gradient correction (gen/distributions/vmf.py).
 """
 
 from __future__ import annotations
@@ -16,137 +24,202 @@ import optax
 
 from gen import config as config_lib
 from gen import nn as gnn
-from gen.config import ConfigError
-from gen.losses import kl as kl_lib
+from gen.losses import bounds
 from gen.losses import likelihood
-from gen.models.vae import networks
+from gen.models import labels as labels_lib
+from gen.models.vae import evaluation, hierarchy, latents, networks
+from gen.distributions import vmf
 from gen.train import optim
 from gen.train import state as state_lib
 from gen.train.model import Model
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
 ARCHS = ('mlp', 'conv')
+POSTERIORS = ('gaussian', 'vmf')
+OBJECTIVES = ('elbo', 'iwae')
+# Keys added after the first VAE: runs saved before them read these values.
+DEFAULTS = dict(
+    activation='tanh', conv_down=2, inference='bottom_up', posterior='gaussian',
+    prior='standard', num_pseudo=500, pseudo_init=(0.05, 0.01), conditional=False,
+    objective='elbo', k=1, beta=1.0, kl_warmup_steps=0,
+    capacity=dict(gamma=0.0, max_nats=25.0, steps=100_000),
+)  # fmt: skip
 
 
-def _check(cfg, info):
-  """Every model key against its meaning, and the networks against the data, before any is built."""
-  config_lib.require_choice(cfg.arch, 'model.arch', ARCHS)
-  config_lib.require_choice(cfg.likelihood, 'model.likelihood', LIKELIHOODS)
-  config_lib.require_int(cfg.latent_dim, 'model.latent_dim')
-  config_lib.require_sizes(cfg.hidden, 'model.hidden')
-  config_lib.require_int(cfg.features, 'model.features')
-  shape = tuple(info.shape)
-  config_lib.require(
-      info.kind == 'image',
-      'data.name',
-      info.name,
-      'is 2D points; the VAE models images (e.g. data.name=digits)',
-  )
-  if cfg.arch == 'conv':  # two stride-2 convolutions down, two 2x transposed ones back up
-    config_lib.require(
-        shape[0] % 4 == 0 and shape[1] % 4 == 0,
-        'model.arch',
-        cfg.arch,
-        f'needs a height and width divisible by 4; {info.name} is {shape[0]}x{shape[1]}: use '
-        'model.arch=mlp',
-    )
+def options(cfg) -> dict:
+  """The model's keys with DEFAULTS filled in, layer sizes as per-layer tuples."""
+  opt = {**DEFAULTS, **cfg.to_dict()}
+  dims = opt['latent_dim']
+  opt['latent_dims'] = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+  hidden = tuple(opt['hidden'])
+  nested = bool(hidden) and isinstance(hidden[0], (tuple, list))
+  opt['hiddens'] = tuple(tuple(h) for h in hidden) if nested else (hidden,)
+  return opt
 
 
-def _networks(cfg, shape):
-  channels = shape[-1] * (2 if cfg.likelihood == 'gaussian' else 1)
-  if cfg.arch == 'mlp':
-    return (
-        networks.MLPEncoder(cfg.hidden, cfg.latent_dim),
-        networks.MLPDecoder(cfg.hidden[::-1], shape, channels),
-    )
-  if cfg.arch == 'conv':
-    return (
-        networks.ConvEncoder(cfg.features, cfg.latent_dim),
-        networks.ConvDecoder(cfg.features, shape, channels),
-    )
-  raise ConfigError(f'Unknown model.arch {cfg.arch!r}; valid: {", ".join(ARCHS)}.')
+def _check(opt, info):
+  """Every model key against its meaning and the data, before any network is built."""
+  req = config_lib.require
+  for key, choices in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('posterior', POSTERIORS),
+                       ('prior', hierarchy.PRIORS), ('inference', hierarchy.INFERENCES),
+                       ('objective', OBJECTIVES), ('activation', tuple(networks.ACTIVATIONS))):  # fmt: skip
+    config_lib.require_choice(opt[key], f'model.{key}', choices)
+  dims, hiddens = opt['latent_dims'], opt['hiddens']
+  if isinstance(opt['latent_dim'], (tuple, list)):
+    config_lib.require_sizes(opt['latent_dim'], 'model.latent_dim')
+  else:
+    config_lib.require_int(opt['latent_dim'], 'model.latent_dim')
+  if len(hiddens) == 1 and not isinstance(opt['hidden'][0], (tuple, list)):
+    config_lib.require_sizes(opt['hidden'], 'model.hidden')
+  else:
+    ok = all(isinstance(h, tuple) and h and all(config_lib.is_int(v) and v >= 1 for v in h) for h in hiddens)  # fmt: skip
+    req(ok, 'model.hidden', opt['hidden'], 'must be a tuple of integers >= 1 per stochastic layer, e.g. ((200, 200), (100, 100))')  # fmt: skip
+  req(len(hiddens) == len(dims), 'model.hidden', opt['hidden'],
+      f'needs one tuple of widths per stochastic layer ({len(dims)} in model.latent_dim)')  # fmt: skip
+  for key in ('features', 'conv_down', 'k', 'num_pseudo'):
+    config_lib.require_int(opt[key], f'model.{key}')
+  config_lib.require_int(opt['kl_warmup_steps'], 'model.kl_warmup_steps', 0)
+  config_lib.require_number(opt['beta'], 'model.beta', 0.0)
+  config_lib.require_number(opt['capacity']['gamma'], 'model.capacity.gamma', 0.0)
+  config_lib.require_number(opt['capacity']['max_nats'], 'model.capacity.max_nats', 0.0)
+  config_lib.require_int(opt['capacity']['steps'], 'model.capacity.steps')
+  req(info.kind == 'image', 'data.name', info.name, 'is 2D points; the VAE models images (e.g. data.name=digits)')  # fmt: skip
+  vmf_latent = opt['posterior'] == 'vmf'
+  if vmf_latent:
+    req(len(dims) == 1, 'model.posterior', 'vmf', 'takes one stochastic layer (the S-VAE)')
+    req(dims[0] >= 2, 'model.latent_dim', dims[0],
+        'must be >= 2 for a vMF latent: its sphere S^{m-1} lives in R^m, m >= 2')  # fmt: skip
+  good = ('uniform', 'vamp') if vmf_latent else ('standard', 'vamp')
+  req(opt['prior'] in good, 'model.prior', opt['prior'], f'with a {opt["posterior"]} posterior must be one of {", ".join(good)}')  # fmt: skip
+  req(not (opt['conditional'] and opt['prior'] == 'vamp'), 'model.prior', 'vamp',
+      'has unlabelled pseudo-inputs: a conditional VAE takes prior=standard')  # fmt: skip
+  if opt['objective'] == 'iwae':
+    plain = opt['beta'] == 1.0 and not opt['kl_warmup_steps'] and not opt['capacity']['gamma']
+    req(plain, 'model.objective', 'iwae', 'is the bound itself: beta, kl_warmup_steps and capacity need objective=elbo')  # fmt: skip
+  if opt['arch'] == 'conv':
+    scale = 2 ** opt['conv_down']
+    req(info.shape[0] % scale == 0 and info.shape[1] % scale == 0, 'model.arch', 'conv',
+        f'needs a height and width divisible by {scale} (model.conv_down={opt["conv_down"]}); '
+        f'{info.name} is {info.shape[0]}x{info.shape[1]}: use model.arch=mlp')  # fmt: skip
+
+
+def _check_eval(eval_cfg):
+  config_lib.require_sizes(eval_cfg.get('iwae_k', (1,)), 'eval.iwae_k')
+  config_lib.require_int(eval_cfg.get('iwae_chunk', 1), 'eval.iwae_chunk')
+  for key, value in dict(eval_cfg.get('disentanglement') or {}).items():
+    config_lib.require_choice(key, 'eval.disentanglement', ('num_train', 'num_eval', 'batch_size'))
+    config_lib.require_int(value, f'eval.disentanglement.{key}')
+
+
+def _hierarchy(opt, info, apply) -> hierarchy.Hierarchy:
+  act = networks.ACTIVATIONS[opt['activation']]
+  dims, hiddens, shape = opt['latent_dims'], opt['hiddens'], tuple(info.shape)
+  families = tuple(latents.family(opt['posterior'], d) for d in dims)
+  channels = shape[-1] * (2 if opt['likelihood'] == 'gaussian' else 1)
+  if opt['arch'] == 'conv':
+    enc0 = networks.ConvEncoder(opt['features'], families[0].out_size, opt['conv_down'], act)
+    dec0 = networks.ConvDecoder(opt['features'], shape, channels, opt['conv_down'], act)
+  else:
+    enc0 = networks.MLPEncoder(hiddens[0], families[0].out_size, act)
+    dec0 = networks.MLPDecoder(hiddens[0][::-1], shape, channels, act)
+  # Upper layers: MLPs of the layer's widths up, and mirrored down (IWAE's 2-layer model).
+  encoders = (enc0,) + tuple(networks.MLPEncoder(h, f.out_size, act) for h, f in zip(hiddens[1:], families[1:]))  # fmt: skip
+  decoders = (dec0,) + tuple(networks.MLPEncoder(h[::-1], f.out_size, act) for h, f in zip(hiddens[1:], families[:-1]))  # fmt: skip
+
+  if opt['likelihood'] == 'bernoulli':
+    log_lik, mean = (lambda out, x: likelihood.bernoulli(out, x)), jax.nn.sigmoid
+  else:
+    def log_lik(out, x):
+      mu, log_var = jnp.split(out, 2, axis=-1)
+      return likelihood.gaussian(x, jax.nn.sigmoid(mu), log_var)
+
+    mean = lambda out: jax.nn.sigmoid(jnp.split(out, 2, axis=-1)[0])
+  return hierarchy.Hierarchy(
+      families=families, encoders=encoders, decoders=decoders, inference=opt['inference'],
+      prior=opt['prior'], log_likelihood=log_lik, data_mean=mean, data_shape=shape,
+      num_pseudo=opt['num_pseudo'], pseudo_init=tuple(opt['pseudo_init']), apply=apply,
+      image_input=opt['arch'] == 'conv',
+  )  # fmt: skip
 
 
 def build(config, info) -> Model:
-  cfg = config.model
-  _check(cfg, info)
-  shape = tuple(info.shape)
-  encoder, decoder = _networks(cfg, shape)
-  tx = optim.make(config.optim, 'optim')
-  # Runs saved before train.compute_dtype existed computed in float32.
+  opt = options(config.model)
+  _check(opt, info)
+  _check_eval(config.eval)
+  classes = labels_lib.num_classes(config, info, 'VAE') if opt['conditional'] else 0
   dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
+  apply = lambda module, params, *args: gnn.apply(module, params, {}, *args, dtype=dtype)[0]
+  net = _hierarchy(opt, info, apply)
+  tx = optim.make(config.optim, 'optim')
+  k, beta, warmup, cap = opt['k'], opt['beta'], opt['kl_warmup_steps'], opt['capacity']
+  onehot = lambda batch: jax.nn.one_hot(batch['label'], classes) if classes else None
 
-  def encode(params, x):
-    return gnn.apply(encoder, params, {}, x, dtype=dtype)[0]
+  def draws(params, batch, key, n):
+    """n draws per example, stacked on a leading axis: a Draw of (n, N) arrays."""
+    x, y = batch['x'], onehot(batch)
+    return jax.vmap(lambda i: net.draw(params, x, y, jax.random.fold_in(key, i)))(jnp.arange(n))
 
-  def decode(params, z):
-    return gnn.apply(decoder, params, {}, z, dtype=dtype)[0]
-
-  def log_likelihood(out, x):
-    if cfg.likelihood == 'bernoulli':
-      return likelihood.bernoulli(out, x)
-    mean, log_var = jnp.split(out, 2, axis=-1)
-    return likelihood.gaussian(x, jax.nn.sigmoid(mean), log_var)
-
-  def elbo(params, x, key):
-    """Per-example (elbo, log p(x|z), KL)."""
-    mean, log_var = encode(params['enc'], x)
-    z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
-    rec = log_likelihood(decode(params['dec'], z), x)
-    kl = kl_lib.gaussian_to_standard(mean, log_var)
-    return rec - kl, rec, kl
+  def loss_fn(params, batch, key, step):
+    d = draws(params, batch, key, k)
+    if opt['objective'] == 'iwae':
+      per_example = vmf.surrogate(bounds.logmeanexp(d.log_w), jnp.sum(d.ell, axis=0))
+      loss = -jnp.mean(per_example)
+      extra = {'vae/iwae': -loss}
+    else:
+      beta_t = beta * (jnp.minimum(1.0, step / warmup) if warmup else 1.0)
+      if cap['gamma']:
+        target = cap['max_nats'] * jnp.minimum(1.0, step / cap['steps'])
+        rec = vmf.surrogate(d.rec, d.ell)
+        loss = -jnp.mean(rec) + cap['gamma'] * jnp.abs(jnp.mean(d.kl) - target)
+        extra = {'vae/capacity': target}
+      else:
+        loss = -jnp.mean(vmf.surrogate(d.rec - beta_t * d.kl, d.ell))
+        extra = {'vae/beta': beta_t}
+    elbo = d.rec - d.kl
+    return loss, {'vae/elbo': jnp.mean(elbo), 'vae/rec': jnp.mean(d.rec), 'vae/kl': jnp.mean(d.kl), **extra}  # fmt: skip
 
   def init(key, batch):
-    k_enc, k_dec = jax.random.split(key)
-    x = batch['x']
-    params = {
-        'enc': encoder.init(k_enc, x)['params'],
-        'dec': decoder.init(k_dec, jnp.zeros((x.shape[0], cfg.latent_dim)))['params'],
-    }
-    return state_lib.create(key, params, {'vae': tx.init(params)})
+    k_net, k_rng = jax.random.split(key)
+    params = net.init(k_net, batch['x'], onehot(batch))
+    return state_lib.create(k_rng, params, {'vae': tx.init(params)})
 
   def train_step(state, batch, key):
-    def loss_fn(params):
-      e, rec, kl = elbo(params, batch['x'], key)
-      return -jnp.mean(e), {
-          'vae/elbo': jnp.mean(e),
-          'vae/rec': jnp.mean(rec),
-          'vae/kl': jnp.mean(kl),
-      }
-
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    updates, opt = tx.update(grads, state.opt_state['vae'], state.params)
-    new = state.replace(params=optax.apply_updates(state.params, updates), opt_state={'vae': opt})
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (loss, aux), grads = grad_fn(state.params, batch, key, state.step.astype(jnp.float32))
+    updates, opt_state = tx.update(grads, state.opt_state['vae'], state.params)
+    new = state.replace(params=optax.apply_updates(state.params, updates), opt_state={'vae': opt_state})  # fmt: skip
     return new, {'vae/loss': loss, 'vae/grad_norm': optax.tree.norm(grads), **aux}
 
-  def sample(state, key, n):
-    z = jax.random.normal(key, (n, cfg.latent_dim))
-    out = decode(state_lib.network_params(state, 'dec'), z)
-    if cfg.likelihood == 'bernoulli':
-      return jax.nn.sigmoid(out)  # the mean of p(x|z)
-    return jax.nn.sigmoid(jnp.split(out, 2, axis=-1)[0])
+  def eval_params(state):
+    return {name: state_lib.network_params(state, name) for name in net.network_names}
 
-  batch_elbo = jax.jit(lambda params, x, key: elbo(params, x, key))
+  def sample(state, key, n, labels=None):
+    y = None
+    if classes:
+      labels = labels_lib.default_labels(n, classes) if labels is None else labels
+      y = jax.nn.one_hot(labels, classes)
+    return net.generate(eval_params(state), key, n, y)
 
-  def evaluate(state, batches, key):
-    """Test-set ELBO in nats per example (and bits/dim for discrete data)."""
-    params = {name: state_lib.network_params(state, name) for name in ('enc', 'dec')}
-    totals, count = {'elbo': 0.0, 'rec': 0.0, 'kl': 0.0}, 0
-    for i, (batch, valid) in enumerate(batches):
-      values = batch_elbo(params, jnp.asarray(batch['x']), jax.random.fold_in(key, i))
-      for name, v in zip(('elbo', 'rec', 'kl'), values):
-        totals[name] += float(jnp.sum(v[:valid]))
-      count += valid
-    out = {k: v / count for k, v in totals.items()}
-    out['num_examples'] = count
-    if cfg.likelihood == 'bernoulli':
-      out['bits_per_dim'] = -out['elbo'] / (math.prod(shape) * math.log(2))
-    return out
+  iwae_ks = tuple(config.eval.get('iwae_k', (1, 50, 5000)))
+  chunk = int(config.eval.get('iwae_chunk', 100))
+
+  def log_likelihood(state, batch, key):
+    """L_k with k = max(eval.iwae_k): an importance-weighted lower bound on log p(x)."""
+    params = eval_params(state)
+    x, y = batch['x'], onehot(batch)
+    one = lambda key: net.draw(params, x, y, key).log_w
+    kmax = max(iwae_ks)
+    return bounds.iwae_bound(one, key, kmax, math.gcd(kmax, chunk))
 
   return Model(
       init=init,
       train_step=train_step,
       sample=sample,
-      evaluate=evaluate,
-      ema_networks=('enc', 'dec'),
+      evaluate=evaluation.make_evaluate(
+          net, eval_params, onehot, iwae_ks, chunk, opt, info, config.eval.get('disentanglement')
+      ),
+      ema_networks=net.network_names,
+      log_likelihood=log_likelihood,
+      num_classes=classes,
+      figures=evaluation.make_figures(net, eval_params, onehot, opt, info, config.data.scale),
   )
