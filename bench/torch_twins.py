@@ -479,14 +479,15 @@ class VAETwin(Twin):
           f'VAE arch={cfg.arch!r}, likelihood={cfg.likelihood!r} '
           '(the twins mirror conv, bernoulli).'
       )
-    dims = tuple(cfg.latent_dim) if isinstance(cfg.latent_dim, (tuple, list)) else (cfg.latent_dim,)
+    dims = cfg.latent_dim if isinstance(cfg.latent_dim, (tuple, list)) else (cfg.latent_dim,)
     plain = (
         len(dims) == 1 and cfg.get('conv_down', 2) == 2 and cfg.get('activation', 'relu') == 'relu'
-        and cfg.get('posterior', 'gaussian') == 'gaussian' and cfg.get('prior', 'standard') == 'standard'
+        and cfg.get('posterior', 'gaussian') == 'gaussian'
+        and cfg.get('prior', 'standard') == 'standard'
         and not cfg.get('conditional', False) and cfg.get('k', 1) == 1
     )  # fmt: skip
     if not plain:
-      raise Unsupported('VAE variants (the twin mirrors one Gaussian layer, conv_down=2, relu, k=1).')
+      raise Unsupported('VAE variants (the twin mirrors one Gaussian layer, conv_down 2, relu).')
     size, channels = info.shape[0], info.shape[-1]
     channels_last = memory_format == torch.channels_last
     enc = ConvEncoder(channels, cfg.features, dims[0], size)

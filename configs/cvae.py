@@ -11,7 +11,9 @@ batch 100, 20k steps):
   mnist          MNIST digits.
   fashion_mnist  Fashion-MNIST.
   mnist_2d       a 2-D latent: the style manifold shared by every class.
-  digits         scikit-learn's 8x8 digits (built in), vae.py:digits's networks.
+  digits         scikit-learn's 8x8 digits (built in), vae.py:digits's networks; after 2,000
+                 steps 97.3 % of its samples are classified as their class by an RBF SVM
+                 (tests/models/test_learning.py).
   smoke          digits (10 classes), a few seconds.
 """
 

@@ -16,6 +16,8 @@ a 100-epoch KL warm-up, test L_5000):
                  VampPrior on z2.
   hvae_standard  its standard-prior twin.
   smoke          digits, a few seconds.
+Measured (docs/RESULTS.md, 10k steps, seed 0): L_500 93.68 (vae) against 96.17 (vae_standard)
+nats; its step costs ~10x the standard prior's (the 500 pseudo-inputs are encoded every step).
 """
 
 from gen import config as config_lib
