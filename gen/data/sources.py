@@ -54,7 +54,6 @@ import zlib
 from typing import Callable
 
 import numpy as np
-import scipy.io
 
 from gen.config import ConfigError
 from gen.data import dsprites, toy2d
@@ -233,6 +232,8 @@ _FREY_TEST_SIZE = 200
 def _read_frey_face(directory: str, split: str):
   path = os.path.join(directory, 'frey_rawface.mat')
   with _parsing(path):
+    import scipy.io  # pylint: disable=import-outside-toplevel  (slow to import; Frey Face only)
+
     mat = scipy.io.loadmat(path)
   if 'ff' not in mat:
     found = sorted(k for k in mat if not k.startswith('__'))

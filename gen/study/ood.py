@@ -56,6 +56,7 @@ from gen.eval import ood as ood_metrics
 from gen.eval import provenance
 from gen.eval import run as eval_run
 from gen.train import loop
+from gen.viz import pyplot
 
 KEY_SALT = 2 << 29  # eval.py's evaluation key: the in-distribution NLL matches eval.py's
 TPR = 0.95
@@ -161,10 +162,7 @@ def _set_record(name: str, split: str, values: np.ndarray, num_dims: int) -> dic
 def save_histogram(in_bpd, out_bpd, path: str, *, labels, title: str, threshold=None) -> None:
   """Overlaid histograms of per-example bits/dim on shared bins (densities: the sets
   may differ in size); `threshold` (bits/dim) is drawn as a dashed line."""
-  import matplotlib  # noqa: PLC0415  (slow to import; only the figure needs it)
-
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # noqa: PLC0415
+  plt = pyplot.pyplot()
 
   both = np.concatenate([in_bpd, out_bpd])
   finite = both[np.isfinite(both)]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from gen.viz import pyplot
 
 
 def save_pr_curve(
@@ -20,6 +18,7 @@ def save_pr_curve(
 ) -> None:
   """Writes a PNG of a precision-recall curve (recall on x, precision on y, both in
   [0, 1]), as Sajjadi et al. 2018 plot PRD; `point` marks one (precision, recall) pair."""
+  plt = pyplot.pyplot()
   fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
   ax.plot(np.asarray(recall), np.asarray(precision), lw=1.5, c='tab:blue', label=label)
   if point is not None:

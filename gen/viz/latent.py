@@ -15,15 +15,11 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-import matplotlib
+import numpy as np
+from PIL import Image
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from gen.viz import images as images_lib  # noqa: E402
+from gen.viz import images as images_lib
+from gen.viz import pyplot
 
 Decode = Callable[[np.ndarray], np.ndarray]
 EncodeMean = Callable[[np.ndarray], np.ndarray]
@@ -53,6 +49,8 @@ def _write_png(g: np.ndarray, path: str, upscale: int | None = None) -> None:
 def manifold_axis(n: int = 20, eps: float = 0.05) -> np.ndarray:
   """The grid values of one latent axis: a linear grid on (0, 1) through the Gaussian inverse
   CDF, so equal areas of prior mass per tile (Kingma & Welling 2014, Fig. 4)."""
+  from scipy import stats  # pylint: disable=import-outside-toplevel  (slow to import)
+
   return stats.norm.ppf(np.linspace(eps, 1.0 - eps, n))
 
 
@@ -291,6 +289,7 @@ def save_traversals(
   The rows are `traversal_order(d, dims, scores, top)`. Returns the uint8 grid (without the
   labels).
   """
+  plt = pyplot.pyplot()
   rows = traversal_order(np.asarray(z).reshape(-1).shape[0], dims, scores, top)
   x = traversals(decode, z, rows, span, steps, batch_size)
   r, s, h, w, c = x.shape
@@ -461,6 +460,7 @@ def save_prior_hole(
   all d units (not the projection) when `variances` are given. For d > 2 the plane is chosen by
   `projection` (see `project_2d`). Returns the (N, 2) points drawn.
   """
+  plt = pyplot.pyplot()
   mu = np.asarray(means, np.float64)
   mu = mu.reshape(len(mu), -1)
   pts, axis_name = project_2d(mu, projection)

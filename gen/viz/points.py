@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from gen.viz import pyplot
 
 
 def save_scatter(
@@ -16,6 +14,7 @@ def save_scatter(
     title: str = '',
     limit: float | None = None,
 ) -> None:
+  plt = pyplot.pyplot()
   fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
   ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, c='tab:blue', linewidths=0)
   if centres is not None:
@@ -40,6 +39,7 @@ def save_scatter_grid(
 ) -> None:
   """A rows x columns figure of 2D samples (e.g. methods x training steps, as
   Metz et al. 2017, Figure 1); every panel on the same axes as the mixture."""
+  plt = pyplot.pyplot()
   rows, cols = len(panels), len(panels[0])
   limit = float(np.abs(centres).max()) * 1.5
   fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows), dpi=100, squeeze=False)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from gen.viz import pyplot
+
 
 def gradient_map(out_fn, x, pixel: tuple[int, int]) -> np.ndarray:
   """sum |d out[0, r, c, :] / d x[0, i, j, :]| over output and input channels: (H, W).
@@ -37,10 +39,7 @@ def save(maps: list[np.ndarray], titles: list[str], pixel: tuple[int, int], path
   """One panel per network: log gradient magnitude over the earlier pixels it reads (grey),
   its blind spot (red), earlier pixels beyond its reach (pale yellow), the future (white),
   the output pixel (blue)."""
-  import matplotlib  # noqa: PLC0415  (slow to import; only figures need it)
-
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # noqa: PLC0415
+  plt = pyplot.pyplot()
 
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), squeeze=False)
   for ax, grad, title in zip(axes[0], maps, titles):
