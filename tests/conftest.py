@@ -20,6 +20,24 @@ def _compilation_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(scope='session')
+def mnist_classifier_run(tmp_path_factory):
+  """(workdir, CompletedProcess) of the MNIST classifier's recipe, trained once per test
+  process through `python -m gen.eval.classifier` (about 1.5 minutes on 2 cores). The tests
+  that use it carry `@pytest.mark.xdist_group('mnist_classifier')`, so that under
+  `-n 2 --dist loadgroup` one worker trains it once for all of them."""
+  env = {'GEN_DATA_DIR': data_dir_or_skip('mnist')}
+  work = tmp_path_factory.mktemp('classifier') / 'mnist'
+  proc = run_module('gen.eval.classifier', '--dataset=mnist', f'--workdir={work}', env=env)
+  return work, proc
+
+
+@pytest.fixture
+def mnist_classifier(mnist_classifier_run):
+  """The trained MNIST classifier's directory (see `mnist_classifier_run`)."""
+  return mnist_classifier_run[0]
+
+
 def data_dir_or_skip(*names: str) -> str:
   """$GEN_DATA_DIR when it holds the named dataset folders, else skip."""
   path = os.environ.get('GEN_DATA_DIR')
@@ -49,4 +67,22 @@ def run_cli(
     raise AssertionError(
         f'{script} {" ".join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}'
     )
+  return proc
+
+
+def run_module(
+    module: str, *args: str, env: dict | None = None, timeout: int = 600, check: bool = True
+) -> subprocess.CompletedProcess:
+  """`python -m MODULE ARGS` from the repository root, as a user runs it."""
+  full_env = {**os.environ, 'JAX_PLATFORMS': 'cpu', **(env or {})}
+  proc = subprocess.run(
+      [sys.executable, '-m', module, *args],
+      cwd=ROOT,
+      env=full_env,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+  )
+  if check and proc.returncode != 0:
+    raise AssertionError(f'{module} exited {proc.returncode}:\n{proc.stderr[-4000:]}')
   return proc

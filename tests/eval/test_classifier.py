@@ -2,14 +2,12 @@
 MNIST, the saved record and weights, and clear errors for missing or corrupt files."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, data_dir_or_skip
+import conftest
 
 from gen.data import sources
 from gen.eval import classifier, provenance
@@ -17,25 +15,14 @@ from gen.eval import classifier, provenance
 
 def run_module(*args, env=None, check=True, timeout=600) -> subprocess.CompletedProcess:
   """`python -m gen.eval.classifier ARGS` from the repository root, as a user runs it."""
-  proc = subprocess.run(
-      [sys.executable, '-m', 'gen.eval.classifier', *args],
-      cwd=ROOT,
-      env={**os.environ, 'JAX_PLATFORMS': 'cpu', **(env or {})},
-      capture_output=True,
-      text=True,
-      timeout=timeout,
-      check=False,
-  )
-  if check and proc.returncode != 0:
-    raise AssertionError(f'classifier exited {proc.returncode}:\n{proc.stderr[-4000:]}')
-  return proc
+  return conftest.run_module('gen.eval.classifier', *args, env=env, check=check, timeout=timeout)
 
 
-def test_mnist_classifier_reaches_99_percent(tmp_path):
-  """The MNIST recipe, as is, through the command line (about a minute on 2 cores)."""
-  env = {'GEN_DATA_DIR': data_dir_or_skip('mnist')}
-  work = tmp_path / 'mnist'
-  proc = run_module('--dataset=mnist', f'--workdir={work}', env=env)
+@pytest.mark.xdist_group('mnist_classifier')
+def test_mnist_classifier_reaches_99_percent(mnist_classifier_run):
+  """The MNIST recipe, as is, through the command line (conftest's session fixture, which
+  the CVAE's samples test shares)."""
+  work, proc = mnist_classifier_run
   record = json.loads((work / classifier.RECORD_FILE).read_text())
   assert record['dataset'] == 'mnist' and record['steps'] == classifier.RECIPES['mnist'].num_steps
   assert record['accuracy'] >= 0.99, (record['accuracy'], proc.stdout)
