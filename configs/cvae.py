@@ -10,10 +10,12 @@ Presets (dynamically binarized, the IWAE paper's 1-layer tanh MLP 200-200, z 50,
 batch 100, 20k steps):
   mnist          MNIST digits.
   fashion_mnist  Fashion-MNIST.
-  mnist_2d       a 2-D latent: the style manifold shared by every class.
+  mnist_2d       a 2-D latent: the style manifold shared by every class. After 2,000
+                 steps 97.0 % of its samples are read as their class by the MNIST
+                 classifier (gen.eval.classifier; tests/models/test_vae_learning.py); with
+                 mnist's 50 latents 68 % (79 % at 6,000 steps: the prior hole).
   digits         scikit-learn's 8x8 digits (built in), vae.py:digits's networks; after 2,000
-                 steps 97.3 % of its samples are classified as their class by an RBF SVM
-                 (tests/models/test_learning.py).
+                 steps 97.3 % of its samples are classified as their class by an RBF SVM.
   smoke          digits (10 classes), a few seconds.
 """
 

@@ -10,6 +10,9 @@ z1-100-100-z2 50, tanh; Adam 1e-3, batch 100):
               p(z1|z2); KL warm-up from 0 to 1 over 10k steps (their 200 epochs of warm-up
               scaled to this budget; casperkaae/LVAE). Their 5-layer MNIST result
               (about -81.7 to -81.9 nats) is from memory, unverified.
+              Its warm-up matters: cut to 500 steps, the model collapses onto the pixel
+              marginals (KL 0.1 nats after 2,000 steps); with it, it sits there for ~1,000
+              steps and then learns (docs/RESULTS.md).
   bottom_up   the same networks with q(z1|x) q(z2|z1) (Burda et al. 2016), ELBO, warm-up.
   smoke       digits, a few seconds.
 """
