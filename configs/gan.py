@@ -48,6 +48,17 @@ def ring8():
       began_gamma=0.5,
       began_lambda_k=0.001,
       code_dim=64,  # began autoencoder code
+      # compare_gan's variants (Lucic et al. 2018; gen/models/gan/gan.py, configs/lucic.py):
+      z_prior='normal',  # normal | uniform (U(-1, 1))
+      g_activation='relu',  # infogan G: relu | lrelu (0.2)
+      image_output='tanh',  # dcgan/infogan G: tanh (data.scale=symmetric) | sigmoid (unit)
+      layers='gen',  # infogan init, biases, batch norm: gen | compare_gan
+      ls_on='output',  # ls game on D's output | sigmoid (with the 1/2)
+      penalty_on='output',  # penalised gradient: of D's output | its sigmoid
+      penalty_eps=0.0,  # > 0: the gradient norm as sqrt(eps + sum g^2)
+      penalty_with_batch_norm=False,  # True: allow a penalty with d_norm=batch
+      began_clip_k=True,  # clip k_t to [0, 1]
+      began_autoencoder='began',  # conv D of began: began (Berthelot et al.) | infogan
   )
   c.optim = dict(g=_adam(1e-3), d=_adam(1e-4))
   c.train.update(

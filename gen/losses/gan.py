@@ -69,6 +69,20 @@ def ls_g_loss(fake_out, extra=None):
   return jnp.mean((fake_out - 1.0) ** 2), {}
 
 
+def ls_sigmoid_d_loss(real_logits, fake_logits, extra=None):
+  """compare_gan's LSGAN (src/gans/LSGAN.py, the one of Lucic et al. 2018): the
+  squares on D's sigmoid outputs, with the 1/2,
+  0.5 [E (s(D(x)) - 1)^2 + E s(D(G(z)))^2]; aux holds the two unhalved terms."""
+  loss, aux = ls_d_loss(jax.nn.sigmoid(real_logits), jax.nn.sigmoid(fake_logits))
+  return 0.5 * loss, {**aux, **_probs(real_logits, fake_logits)}
+
+
+def ls_sigmoid_g_loss(fake_logits, extra=None):
+  """compare_gan's LSGAN generator: 0.5 E (s(D(G(z))) - 1)^2."""
+  loss, aux = ls_g_loss(jax.nn.sigmoid(fake_logits))
+  return 0.5 * loss, aux
+
+
 def wasserstein_d_loss(real_out, fake_out, extra=None):
   """WGAN critic (Arjovsky et al. 2017, Algorithm 1): minimises E f(G(z)) - E f(x).
 
@@ -94,11 +108,15 @@ class BEGAN:
     k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1),
     M_global = L(x) + |gamma L(x) - L(G(z))|   (the convergence measure).
   k_t is advanced after every discriminator update from that update's L(x)
-  and L(G(z)).
+  and L(G(z)). `clip_k=False` is compare_gan's (src/gans/BEGAN.py `update_k`, the
+  code of Lucic et al. 2018): k is not clipped to [0, 1]. (compare_gan also
+  recomputes L(x), L(G(z)) for k after both players' updates; here they are
+  those of the D update.)
   """
 
   gamma: float = 0.5
   lambda_k: float = 0.001
+  clip_k: bool = True
 
   def init_extra(self):
     return {'k': jnp.zeros((), jnp.float32)}
@@ -120,7 +138,7 @@ class BEGAN:
 
   def update_extra(self, extra, aux):
     k = extra['k'] + self.lambda_k * aux['began/balance']
-    return {'k': jnp.clip(k, 0.0, 1.0)}
+    return {'k': jnp.clip(k, 0.0, 1.0) if self.clip_k else k}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,12 +160,26 @@ GAMES = {
 }
 
 
-def make(name: str, began_gamma: float = 0.5, began_lambda_k: float = 0.001) -> Game | None:
-  """The game called `name`, or None when there is none by that name."""
+def make(
+    name: str,
+    began_gamma: float = 0.5,
+    began_lambda_k: float = 0.001,
+    *,
+    began_clip_k: bool = True,
+    ls_on: str = 'output',
+) -> Game | None:
+  """The game called `name`, or None when there is none by that name.
+
+  ls_on: 'output' (the squares on D's raw output, Mao et al.) | 'sigmoid'
+  (compare_gan's, `ls_sigmoid_*`); began_clip_k: see BEGAN.
+  """
   if name == 'began':
-    b = BEGAN(began_gamma, began_lambda_k)
+    b = BEGAN(began_gamma, began_lambda_k, began_clip_k)
     return Game(b.d_loss, b.g_loss, b.init_extra, b.update_extra)
+  if name == 'ls' and ls_on == 'sigmoid':
+    return Game(ls_sigmoid_d_loss, ls_sigmoid_g_loss)
   return GAMES.get(name)
 
 
 NAMES = tuple(GAMES) + ('began',)
+LS_ON = ('output', 'sigmoid')

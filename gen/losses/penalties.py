@@ -3,6 +3,10 @@
 Both are E (||grad_y D(y)||_2 - 1)^2 with the norm over all non-batch axes of
 one example; they differ in where y is drawn. The penalty is per example, so D
 must not mix examples (no batch norm: Gulrajani et al. 2017, sec. 4).
+
+`eps` > 0 takes the norm as sqrt(eps + sum grad^2), as compare_gan, the code of
+Lucic et al. 2018 (src/gans/WGAN_GP.py and DRAGAN.py: `slopes = tf.sqrt(0.0001 +
+reduce_sum(square(gradients)))`); smooth at 0, it needs no `safe_norm`.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ import jax
 import jax.numpy as jnp
 
 
-def gradient_norms(d_fn, y):
-  """||grad_y D(y_i)||_2 per example; d_fn maps a batch to per-example outputs.
+def gradient_norms(d_fn, y, eps: float = 0.0):
+  """||grad_y D(y_i)||_2 per example (sqrt(eps + ||.||^2) for eps > 0); d_fn maps a
+  batch to per-example outputs.
 
-  D is per-example, so the gradient of sum_i D(y_i) w.r.t. y_i is that of D(y_i).
+  D is per-example, so the gradient of sum_i D(y_i) w.r.t. y_i is that of D(y_i)
+  (with batch norm it is the gradient of the sum, as tf.gradients in compare_gan).
   """
   grads = jax.grad(lambda v: jnp.sum(d_fn(v)))(y)
-  return safe_norm(grads.reshape(grads.shape[0], -1))
+  flat = grads.reshape(grads.shape[0], -1)
+  if eps > 0:
+    return jnp.sqrt(eps + jnp.sum(flat**2, axis=-1))
+  return safe_norm(flat)
 
 
 def safe_norm(v):
@@ -33,9 +42,12 @@ def safe_norm(v):
   return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
 
 
-def gradient_penalty(d_fn, y, target: float = 1.0):
-  """(E (||grad D(y)||_2 - target)^2, mean norm)."""
-  norms = gradient_norms(d_fn, y)
+def gradient_penalty(d_fn, y, target: float = 1.0, eps: float = 0.0, on: str = 'output'):
+  """(E (||grad D(y)||_2 - target)^2, mean norm); eps as `gradient_norms`; `on`
+  (PENALTY_ON) 'sigmoid' takes the gradient of s(D(y))."""
+  if on == 'sigmoid':
+    return gradient_penalty(lambda v: jax.nn.sigmoid(d_fn(v)), y, target, eps)
+  norms = gradient_norms(d_fn, y, eps)
   return jnp.mean((norms - target) ** 2), jnp.mean(norms)
 
 
@@ -63,3 +75,6 @@ def dragan_points(key, real, fake=None):
 
 
 POINTS = {'wgan_gp': wgan_gp_points, 'dragan': dragan_points}
+# What the penalty differentiates: D's raw output (logits, critic values) or, as
+# compare_gan's DRAGAN (DRAGAN.py: gradients of `D_inter`, the sigmoid), s(D).
+PENALTY_ON = ('output', 'sigmoid')

@@ -54,6 +54,18 @@ def test_lsgan_d_loss():
   assert np.isclose(loss, 1.125) and np.isclose(aux['d/loss_fake'], 0.5)
 
 
+def test_lsgan_on_sigmoid_outputs_as_compare_gan():
+  # compare_gan's LSGAN.py: squares on s(D), halved. s(log 3) = 3/4, s(-log 3) = 1/4:
+  # d = 0.5 [(3/4 - 1)^2 + (1/4)^2] = 1/16; g = 0.5 (1/4 - 1)^2 = 9/32.
+  l3 = math.log(3.0)
+  loss, aux = gan.ls_sigmoid_d_loss(jnp.array([l3]), jnp.array([-l3]))
+  assert np.isclose(loss, 1 / 16, rtol=1e-6) and np.isclose(aux['d/loss_real'], 1 / 16, rtol=1e-6)
+  assert np.isclose(aux['d/real_prob'], 0.75, rtol=1e-6)
+  assert np.isclose(gan.ls_sigmoid_g_loss(jnp.array([-l3]))[0], 9 / 32, rtol=1e-6)
+  assert gan.make('ls', ls_on='sigmoid').d_loss is gan.ls_sigmoid_d_loss
+  assert gan.make('ls').d_loss is gan.ls_d_loss  # the default: Mao et al. on D's output
+
+
 def test_wasserstein_d_loss():
   loss, aux = gan.wasserstein_d_loss(jnp.array([1.0, 3.0]), jnp.array([-1.0, 0.0]))
   assert np.isclose(aux['d/wasserstein'], 2.5) and np.isclose(loss, -2.5)
@@ -73,6 +85,16 @@ def test_began_losses_and_k_update():
   assert b.update_extra({'k': jnp.float32(0.0)}, {'began/balance': -5.0})['k'] == 0.0
   assert b.update_extra({'k': jnp.float32(0.9999)}, {'began/balance': 5.0})['k'] == 1.0
   assert float(b.init_extra()['k']) == 0.0
+
+
+def test_began_k_unclipped_as_compare_gan():
+  # compare_gan's BEGAN.py: k <- k + lambda (gamma L(x) - L(G(z))), no clip, k_0 = 0.
+  b = gan.BEGAN(gamma=0.5, lambda_k=0.1, clip_k=False)
+  assert float(b.init_extra()['k']) == 0.0
+  assert np.isclose(b.update_extra({'k': jnp.float32(0.95)}, {'began/balance': 1.0})['k'], 1.05)
+  assert np.isclose(b.update_extra({'k': jnp.float32(0.0)}, {'began/balance': -1.0})['k'], -0.1)
+  game = gan.make('began', 0.5, 0.1, began_clip_k=False)
+  assert np.isclose(game.update_extra({'k': jnp.float32(0.0)}, {'began/balance': -1.0})['k'], -0.1)
 
 
 def test_all_games_named():
@@ -123,6 +145,22 @@ def test_gradient_penalty_gradient_is_finite_where_the_critic_is_flat():
   np.testing.assert_array_equal(
       jax.grad(lambda v: penalties.safe_norm(v).sum())(jnp.zeros((1, 3))), 0
   )
+
+
+def test_gradient_norm_with_eps_as_compare_gan():
+  # compare_gan's WGAN_GP.py / DRAGAN.py: slopes = sqrt(1e-4 + sum g^2).
+  w, y = jnp.array([3.0, 4.0]), jnp.ones((4, 2))
+  pen, norm = penalties.gradient_penalty(lambda v: v @ w, y, eps=1e-4)
+  assert np.isclose(norm, math.sqrt(25.0001)) and np.isclose(pen, (math.sqrt(25.0001) - 1) ** 2)
+  # A flat critic: the norm is sqrt(1e-4) = 0.01 and the penalty's gradient finite.
+  pen, g = jax.value_and_grad(
+      lambda w: penalties.gradient_penalty(lambda v: jax.nn.relu(v @ w), -y, eps=1e-4)[0]
+  )(w)
+  assert np.isclose(pen, 0.99**2) and np.all(np.isfinite(g))
+  # DRAGAN's penalty on s(D): at <w, 0> = 0, grad s = s'(0) w = w / 4, norm 5/4.
+  pen, norm = penalties.gradient_penalty(lambda v: v @ w, 0 * y, eps=1e-4, on='sigmoid')
+  assert np.isclose(norm, math.sqrt(1e-4 + 1.5625), rtol=1e-6)
+  assert np.isclose(pen, (math.sqrt(1e-4 + 1.5625) - 1) ** 2, rtol=1e-6)
 
 
 def test_wgan_gp_points_interpolate_per_example():

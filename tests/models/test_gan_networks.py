@@ -194,6 +194,60 @@ def test_infogan_parameter_counts_by_hand():
     assert (_count(params), _count(stats)) == (sum(d_layers) + extra, stats_count), norm
 
 
+def _shapes_count(module, x):
+  """Parameter count of `module` on x, from shapes alone (nothing computed)."""
+  variables = jax.eval_shape(module.init, KEY, x)
+  return _count(variables['params'])
+
+
+def test_compare_gan_parameter_counts_by_hand():
+  # compare_gan's abstract_gan.py / BEGAN.py at 28 px, z 64: every layer has a bias
+  # (ops.py linear, conv2d, deconv2d), batch norm a scale and an offset.
+  z, s, cg = jnp.zeros((2, 64)), 7, {'layers': 'compare_gan'}
+  g = [
+      64 * 1024 + 1024 + 2 * 1024,  # g_fc1, g_bn1
+      1024 * s * s * 128 + s * s * 128 + 2 * s * s * 128,  # g_fc2, g_bn2
+      4 * 4 * 128 * 64 + 64 + 2 * 64,  # g_dc3, g_bn3
+      4 * 4 * 64 * 1 + 1,  # g_dc4
+  ]
+  study_g = networks.InfoGANGenerator(28, 1, 'lrelu', 'sigmoid', **cg)
+  assert _shapes_count(study_g, z) == sum(g) == 6_642_241
+  x = jnp.zeros((2, 28, 28, 1))
+  d = [4 * 4 * 1 * 64 + 64, 4 * 4 * 64 * 128 + 128, s * s * 128 * 1024 + 1024, 1024 + 1]
+  d_bn = 2 * 128 + 2 * 1024  # d_bn2, d_bn3 when discriminator_batchnorm
+  assert _shapes_count(networks.InfoGANDiscriminator(28, 'batch', **cg), x) == sum(d) + d_bn
+  assert _shapes_count(networks.InfoGANDiscriminator(28, 'none', **cg), x) == sum(d) == 6_556_865
+  ae = [
+      4 * 4 * 1 * 64 + 64,  # d_conv1
+      4 * 4 * 64 * 128 + 128,  # d_conv2
+      s * s * 128 * 64 + 64,  # d_fc6, the code
+      64 * s * s * 128 + s * s * 128,  # d_fc1
+      4 * 4 * 128 * 64 + 64,  # d_deconv1
+      4 * 4 * 64 * 1 + 1,  # d_deconv2
+  ]
+  ae_bn = 2 * 64 + 2 * s * s * 128 + 2 * 64  # d_bn1, d_bn2, d_bn3
+  for norm, extra in (('none', 0), ('batch', ae_bn)):
+    module = networks.InfoGANAutoencoderDiscriminator(28, 1, norm)
+    assert _shapes_count(module, x) == sum(ae) + extra, norm
+
+
+def test_study_generator_lrelu_sigmoid_and_init():
+  z = jax.random.uniform(KEY, (4, 8), minval=-1, maxval=1)
+  study = networks.InfoGANGenerator(8, 1, 'lrelu', 'sigmoid', layers='compare_gan')
+  x, params, stats = _run(study, z)
+  assert x.shape == (4, 8, 8, 1) and float(x.min()) > 0 and float(x.max()) < 1  # sigmoid
+  relu = gnn.apply(study.clone(activation='relu'), params, stats, z, train=True)[0]
+  assert not np.allclose(x, relu)  # the same weights with ReLU give other images
+  assert all('bias' in params[k] for k in ('Dense_0', 'Dense_1', 'ConvTranspose_0'))
+  kernel = np.asarray(params['Dense_1']['kernel'])  # normal(0.02)
+  assert abs(kernel.std() - 0.02) < 1e-3
+  conv = np.asarray(networks._tf_truncated_normal(0.02)(KEY, (4, 4, 64, 128)))
+  # TF1's truncated_normal(0.02): cut at 2 std and not rescaled (std 0.88 * 0.02).
+  assert np.abs(conv).max() <= 0.04 and abs(conv.std() - 0.02 * 0.8796) < 1e-3
+  bn = networks._batch_norm(True, 'compare_gan')
+  assert (bn.momentum, bn.epsilon) == (0.999, 1e-3)  # ops.py batch_norm
+
+
 # --- BEGAN energy ---------------------------------------------------------------
 
 
@@ -232,3 +286,9 @@ def test_bad_options_raise_config_error():
       make(30)
   with pytest.raises(ConfigError, match='got 30'):
     networks.ConvAutoencoderDiscriminator(30, 1)
+  with pytest.raises(ConfigError, match='valid: relu, lrelu'):
+    networks.InfoGANGenerator(activation='elu')
+  with pytest.raises(ConfigError, match='valid: tanh, sigmoid'):
+    networks.InfoGANAutoencoderDiscriminator(output='linear')
+  with pytest.raises(ConfigError, match='valid: gen, compare_gan'):
+    networks.InfoGANDiscriminator(layers='tf')

@@ -15,12 +15,30 @@ outside, the other K - 1 in a lax.scan), and G minimises its game loss at D_K
 minus D's real-data loss at D_K, f_K = V(G, D_K), which depends on G only
 through D_K. D keeps only its first update, D_1; the look-ahead D_2..D_K is
 discarded. K = 0 is the plain alternating GAN.
+
+Options for the GAN study of Lucic et al. 2018 ("Are GANs created equal?"), as
+its code, compare_gan (cg@49495fd), implements the games; each default keeps
+gen's behaviour (configs/lucic.py sets compare_gan's):
+  z_prior          'normal' | 'uniform': U(-1, 1), abstract_gan.py `z_generator`.
+  g_activation, image_output, layers
+                   the InfoGAN networks' (networks.py): lrelu G, sigmoid output
+                   on [0, 1] data, compare_gan's init, biases and batch norm.
+  ls_on            'output' | 'sigmoid': LSGAN on s(D), with the 1/2 (LSGAN.py).
+  penalty_on       'output' | 'sigmoid': penalise the gradient of s(D) (DRAGAN.py).
+  penalty_eps      0 | 1e-4: the norm as sqrt(eps + sum grad^2) (WGAN_GP.py, DRAGAN.py).
+  penalty_with_batch_norm
+                   allow a penalty with batch norm in D (compare_gan searches it).
+  began_clip_k     k_t clipped to [0, 1] (BEGAN paper) | not (BEGAN.py).
+  began_autoencoder
+                   'began' (Berthelot et al.'s) | 'infogan' (BEGAN.py's D).
+WGAN's clip already covers every D parameter as compare_gan's (`clip_weights`).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 
@@ -38,6 +56,41 @@ from gen.train.model import Model
 
 ARCHS = ('mlp', 'dcgan', 'infogan')
 PENALTIES = ('none',) + tuple(penalties.POINTS)
+Z_PRIORS = ('normal', 'uniform')
+BEGAN_AUTOENCODERS = ('began', 'infogan')
+# Keys added after runs were saved, at the defaults those runs trained with.
+LATER_KEYS = dict(
+    z_prior='normal',
+    g_activation='relu',
+    image_output='tanh',
+    layers='gen',
+    ls_on='output',
+    penalty_on='output',
+    penalty_eps=0.0,
+    penalty_with_batch_norm=False,
+    began_clip_k=True,
+    began_autoencoder='began',
+)
+# The data scale (gen/data/preprocess.py) each image squashing produces.
+_OUTPUT_SCALE = {'tanh': 'symmetric', 'sigmoid': 'unit'}
+
+
+def _with_later_keys(cfg) -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict({**LATER_KEYS, **cfg.to_dict()})
+
+
+def draw_z(key, shape, prior: str):
+  """G's noise: N(0, I), or U(-1, 1) per coordinate (compare_gan's `z_generator`)."""
+  if prior == 'uniform':
+    return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
+  return jax.random.normal(key, shape)
+
+
+def clip_weights(params, c: float):
+  """WGAN (Arjovsky et al. 2017, Algorithm 1): every parameter in [-c, c], batch-norm
+  scale and offset included, as compare_gan's WGAN.py (every trainable D variable);
+  running statistics are batch_stats, not params, and are not clipped in either."""
+  return jax.tree.map(lambda w: jnp.clip(w, -c, c), params)
 
 
 def _generator(cfg, info):
@@ -45,8 +98,10 @@ def _generator(cfg, info):
   if cfg.arch == 'mlp':
     return networks.MLPGenerator(cfg.g_hidden, int(np.prod(info.shape)))
   if cfg.arch == 'dcgan':
-    return networks.DCGANGenerator(size, channels, cfg.features)
-  return networks.InfoGANGenerator(size, channels)
+    return networks.DCGANGenerator(size, channels, cfg.features, output=cfg.image_output)
+  return networks.InfoGANGenerator(
+      size, channels, cfg.g_activation, output=cfg.image_output, layers=cfg.layers
+  )
 
 
 def _discriminator(cfg, info):
@@ -55,15 +110,48 @@ def _discriminator(cfg, info):
   if cfg.game == 'began':  # D is an autoencoder whose output is the energy L(v)
     if cfg.arch == 'mlp':
       return networks.MLPAutoencoderDiscriminator(cfg.d_hidden, cfg.code_dim)
+    if cfg.began_autoencoder == 'infogan':
+      return networks.InfoGANAutoencoderDiscriminator(
+          size, channels, cfg.d_norm, cfg.code_dim, cfg.image_output, cfg.layers
+      )
     return networks.ConvAutoencoderDiscriminator(size, channels, cfg.features, cfg.code_dim)
   if cfg.arch == 'mlp':
     return networks.MLPDiscriminator(cfg.d_hidden, **mb)
   if cfg.arch == 'dcgan':
     return networks.DCGANDiscriminator(size, cfg.features, norm=cfg.d_norm, **mb)
-  return networks.InfoGANDiscriminator(size, norm=cfg.d_norm, **mb)
+  return networks.InfoGANDiscriminator(size, norm=cfg.d_norm, layers=cfg.layers, **mb)
 
 
-def _check(cfg, info):
+def _check_study_options(cfg, data):
+  """The compare_gan options (module docstring) against their values and each other."""
+  config_lib.require_choice(cfg.z_prior, 'model.z_prior', Z_PRIORS)
+  config_lib.require_choice(cfg.g_activation, 'model.g_activation', networks.ACTIVATIONS)
+  config_lib.require_choice(cfg.image_output, 'model.image_output', networks.OUTPUTS)
+  config_lib.require_choice(cfg.layers, 'model.layers', networks.LAYERS)
+  config_lib.require_choice(cfg.ls_on, 'model.ls_on', games.LS_ON)
+  config_lib.require_choice(cfg.penalty_on, 'model.penalty_on', penalties.PENALTY_ON)
+  config_lib.require_number(cfg.penalty_eps, 'model.penalty_eps', 0.0)
+  config_lib.require_bool(cfg.penalty_with_batch_norm, 'model.penalty_with_batch_norm')
+  config_lib.require_bool(cfg.began_clip_k, 'model.began_clip_k')
+  config_lib.require_choice(cfg.began_autoencoder, 'model.began_autoencoder', BEGAN_AUTOENCODERS)
+  infogan_only = dict(g_activation='relu', layers='gen', began_autoencoder='began')
+  for key, default in infogan_only.items():
+    config_lib.require(
+        cfg[key] == default or cfg.arch == 'infogan',
+        f'model.{key}',
+        cfg[key],
+        f'only the infogan networks take it; set model.arch=infogan or model.{key}={default}',
+    )
+  if cfg.arch == 'mlp':
+    what = "the mlp generator's output is linear; set model.image_output=tanh"
+    config_lib.require(cfg.image_output == 'tanh', 'model.image_output', cfg.image_output, what)
+  else:
+    scale = _OUTPUT_SCALE[cfg.image_output]
+    what = f'gives images on the {scale} scale, not data.scale={data.scale}; set data.scale={scale}'
+    config_lib.require(data.scale == scale, 'model.image_output', cfg.image_output, what)
+
+
+def _check(cfg, info, data):
   """Every model key against its meaning, and the networks against the data, before any is built."""
   config_lib.require_choice(cfg.arch, 'model.arch', ARCHS)
   config_lib.require_choice(cfg.game, 'model.game', games.NAMES)
@@ -82,11 +170,12 @@ def _check(cfg, info):
       cfg.began_gamma, 'model.began_gamma', 0.0, 1.0, open_low=True, closed_high=True
   )
   config_lib.require_number(cfg.began_lambda_k, 'model.began_lambda_k', 0.0)
-  if cfg.penalty != 'none' and cfg.arch != 'mlp' and cfg.d_norm == 'batch':
+  batch_norm_d = cfg.arch != 'mlp' and cfg.d_norm == 'batch'
+  if cfg.penalty != 'none' and batch_norm_d and not cfg.penalty_with_batch_norm:
     raise ConfigError(
         f'model.penalty={cfg.penalty!r} penalises per-example input gradients, which batch '
         'norm couples across the batch (Gulrajani et al. 2017, sec. 4); set '
-        'model.d_norm=layer or none.'
+        'model.d_norm=layer or none (or model.penalty_with_batch_norm=True, as compare_gan).'
     )
   if cfg.unroll_steps and cfg.n_disc != 1:
     raise ConfigError(
@@ -98,18 +187,22 @@ def _check(cfg, info):
     what = f'takes square images; {info.name} has examples of shape {shape}: use model.arch=mlp'
     config_lib.require(info.kind == 'image' and shape[0] == shape[1], 'model.arch', cfg.arch, what)
     try:
-      if cfg.arch == 'dcgan' or cfg.game == 'began':  # BEGAN's conv autoencoder: DCGAN sizes
+      began_conv = cfg.game == 'began' and cfg.began_autoencoder == 'began'
+      if cfg.arch == 'dcgan' or began_conv:  # BEGAN's conv autoencoder: DCGAN sizes
         networks.dcgan_plan(shape[0])
       if cfg.arch == 'infogan':
         networks.infogan_quarter(shape[0])
     except ConfigError as e:
       config_lib.require(False, 'model.arch', cfg.arch, f'{str(e).rstrip(".")} ({info.name})')
+  _check_study_options(cfg, data)
 
 
 def build(config, info) -> Model:
-  cfg = config.model
-  _check(cfg, info)
-  game = games.make(cfg.game, cfg.began_gamma, cfg.began_lambda_k)
+  cfg = _with_later_keys(config.model)
+  _check(cfg, info, config.data)
+  game = games.make(
+      cfg.game, cfg.began_gamma, cfg.began_lambda_k, began_clip_k=cfg.began_clip_k, ls_on=cfg.ls_on
+  )
   gen_net, disc_net = _generator(cfg, info), _discriminator(cfg, info)
   g_tx, d_tx = optim.make(config.optim.g, 'optim.g'), optim.make(config.optim.d, 'optim.d')
   n_disc, unroll = cfg.n_disc, cfg.unroll_steps
@@ -118,7 +211,7 @@ def build(config, info) -> Model:
   dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
 
   def noise(key, n):
-    return sharding.constrain_batch(jax.random.normal(key, (n, cfg.z_dim)))
+    return sharding.constrain_batch(draw_z(key, (n, cfg.z_dim), cfg.z_prior))
 
   def generate(params, batch_stats, z):
     return gnn.apply(gen_net, params, batch_stats, z, train=True, dtype=dtype)
@@ -147,7 +240,9 @@ def build(config, info) -> Model:
     loss, aux = game.d_loss(real_out, fake_out, extra)
     if penalty_points is not None:
       y = penalty_points(key, real, fake)
-      gp, norm = penalties.gradient_penalty(lambda v: discriminate(d_params, d_stats, v)[0], y)
+      gp, norm = penalties.gradient_penalty(
+          lambda v: discriminate(d_params, d_stats, v)[0], y, eps=cfg.penalty_eps, on=cfg.penalty_on
+      )
       loss = loss + cfg.penalty_weight * gp
       aux = {**aux, 'd/penalty': gp, 'd/penalty_grad_norm': norm}
     return loss, (aux, stats)
@@ -159,8 +254,8 @@ def build(config, info) -> Model:
     )
     updates, d_opt = d_tx.update(grads, d_opt, d_params)
     d_params = optax.apply_updates(d_params, updates)
-    if cfg.clip > 0:  # WGAN (Arjovsky et al. 2017, Algorithm 1): every weight in [-c, c]
-      d_params = jax.tree.map(lambda w: jnp.clip(w, -cfg.clip, cfg.clip), d_params)
+    if cfg.clip > 0:
+      d_params = clip_weights(d_params, cfg.clip)
     return d_params, d_stats, d_opt, loss, aux, grads
 
   def d_update(carry, inputs, g_params, g_stats):
@@ -287,7 +382,7 @@ def build(config, info) -> Model:
     # the cross-entropy games); sample quality comes from gen/eval.
     fake = d_out(state, sample_jit(state, key, config.eval.batch_size))
     real = jnp.concatenate([d_out(state, jnp.asarray(b['x']))[:v] for b, v in batches])
-    if cfg.game in ('mm', 'ns', 'ml'):
+    if cfg.game in ('mm', 'ns', 'ml') or (cfg.game, cfg.ls_on) == ('ls', 'sigmoid'):
       real, fake = jax.nn.sigmoid(real), jax.nn.sigmoid(fake)
       return {'d/real_prob_test': float(real.mean()), 'd/fake_prob': float(fake.mean())}
     return {'d/real_out_test': float(real.mean()), 'd/fake_out': float(fake.mean())}

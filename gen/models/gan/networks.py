@@ -12,6 +12,22 @@ architecture table): two fully connected layers and two 4x4 stride-2
 (transposed) convolutions in each network, batch norm in G and in D's hidden
 layers but its first.
 
+The InfoGAN networks take the options of compare_gan, Lucic et al.'s code
+(src/gans/abstract_gan.py, ops.py at cg@49495fd), as module fields whose
+defaults keep gen's networks:
+  activation  G's hidden activation: 'relu' (gen) | 'lrelu' (leaky 0.2, compare_gan).
+  output      the squashing of G's images: 'tanh' for data in [-1, 1] (gen) |
+              'sigmoid' for data in [0, 1] (compare_gan).
+  layers      'gen' | 'compare_gan': layer conventions. gen: Flax's default init
+              (LeCun normal kernels) and no bias on a layer a norm follows (its
+              offset plays the bias's part); batch norm momentum 0.9, eps 1e-5.
+              compare_gan: conv kernels truncated_normal(0.02) (TF1's, cut at 2
+              std and not rescaled), transposed-conv and dense kernels normal(0.02),
+              a zero-initialised bias on every layer, batch norm decay 0.999 and
+              eps 0.001 (ops.py `batch_norm`), so that parameter counts match.
+compare_gan's BEGAN D, an InfoGAN-shaped autoencoder, is
+InfoGANAutoencoderDiscriminator.
+
 BEGAN (Berthelot et al. 2017): D is an autoencoder and outputs the per-example
 energy L(v) = mean |v - AE(v)| (eq. 1 with eta = 1, averaged over pixels); the
 BEGAN game (elsewhere) lowers it on real data and raises it on fakes.
@@ -35,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from gen.config import ConfigError
@@ -42,6 +59,9 @@ from gen.nn import MLP, Conv, ConvTranspose, MinibatchDiscrimination, MinibatchS
 
 NORMS = ('batch', 'layer', 'none')
 MINIBATCH = ('none', 'features', 'stddev')
+ACTIVATIONS = ('relu', 'lrelu')
+OUTPUTS = ('tanh', 'sigmoid')
+LAYERS = ('gen', 'compare_gan')
 
 
 def _check(module: nn.Module, name: str, valid: Sequence[str]):
@@ -61,19 +81,64 @@ def _minibatch(module: nn.Module, x):
   return x
 
 
-def _batch_norm(train: bool):
+def _batch_norm(train: bool, layers: str = 'gen'):
+  if layers == 'compare_gan':  # ops.py: tf.contrib.layers.batch_norm(decay=0.999, epsilon=0.001)
+    return nn.BatchNorm(use_running_average=not train, momentum=0.999, epsilon=1e-3)
   # momentum 0.9 and eps 1e-5 as PyTorch's BatchNorm2d defaults used by DCGAN.
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
 
 
-def _norm(kind: str, train: bool, x):
+def _norm(kind: str, train: bool, x, layers: str = 'gen'):
   if kind == 'batch':
-    return _batch_norm(train)(x)
+    return _batch_norm(train, layers)(x)
   if kind == 'layer':
     # Statistics over all of an example's units, scale and offset per channel,
     # eps 1e-5: Gulrajani et al.'s code (tflib Layernorm over C, H, W).
     return nn.LayerNorm(epsilon=1e-5, reduction_axes=tuple(range(1, x.ndim)))(x)
   return x
+
+
+def _tf_truncated_normal(stddev: float):
+  """TF1's truncated_normal_initializer: N(0, stddev^2) cut at 2 stddev, not rescaled
+  (Flax's truncated_normal rescales to the given stddev)."""
+
+  def init(key, shape, dtype=jnp.float32):
+    return stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+
+  return init
+
+
+_NORMAL_002 = nn.initializers.normal(0.02)  # ops.py `linear`, `deconv2d`
+
+
+def _dense(features: int, layers: str, normed: bool = False):
+  """A dense layer; `normed`: a norm follows it (gen then leaves out the bias)."""
+  if layers == 'compare_gan':
+    return nn.Dense(features, kernel_init=_NORMAL_002)
+  return nn.Dense(features, use_bias=not normed)
+
+
+def _conv(features: int, layers: str, normed: bool = False):
+  """A 4x4 stride-2 convolution, padding 1 (TF's SAME at even sizes)."""
+  conv = dict(kernel_size=(4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))
+  if layers == 'compare_gan':  # ops.py `conv2d`
+    return Conv(features, kernel_init=_tf_truncated_normal(0.02), **conv)
+  return Conv(features, use_bias=not normed, **conv)
+
+
+def _deconv(features: int, layers: str, normed: bool = False):
+  """A 4x4 stride-2 transposed convolution that doubles the size."""
+  if layers == 'compare_gan':  # ops.py `deconv2d`
+    return ConvTranspose(features, kernel_init=_NORMAL_002)
+  return ConvTranspose(features, use_bias=not normed)
+
+
+def _activation(name: str):
+  return nn.relu if name == 'relu' else lambda x: nn.leaky_relu(x, 0.2)  # ops.py `lrelu`
+
+
+def _squash(name: str):
+  return nn.tanh if name == 'tanh' else nn.sigmoid
 
 
 class MLPGenerator(nn.Module):
@@ -120,6 +185,11 @@ class DCGANGenerator(nn.Module):
   size: int
   channels: int
   features: int = 64  # width of the last hidden layer; doubles per level down
+  output: str = 'tanh'  # OUTPUTS: 'tanh' for data in [-1, 1], 'sigmoid' for [0, 1]
+
+  def __post_init__(self):
+    _check(self, 'output', OUTPUTS)
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, z, train: bool = True):
@@ -132,7 +202,7 @@ class DCGANGenerator(nn.Module):
     for level in reversed(range(n_up - 1)):
       x = ConvTranspose(self.features * 2**level, use_bias=False)(x)
       x = nn.relu(_batch_norm(train)(x))
-    return nn.tanh(ConvTranspose(self.channels)(x))
+    return _squash(self.output)(ConvTranspose(self.channels)(x))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -180,27 +250,38 @@ def infogan_quarter(size: int) -> int:
 class InfoGANGenerator(nn.Module):
   """FC 1024, FC (size/4)^2 * 128, 4x4 s2 up-conv 64, 4x4 s2 up-conv `channels`.
 
-  Batch norm and ReLU after each hidden layer, Tanh output (data in [-1, 1];
-  Lucic et al.'s code, compare_gan, uses a sigmoid for data in [0, 1]). Layers
-  followed by batch norm have no bias (the norm's offset plays its part), so
-  the count is that of compare_gan less 1024 + (size/4)^2 * 128 + 64 biases.
+  Batch norm and `activation` after each hidden layer, `output` squashing.
+  Defaults (gen): ReLU and Tanh for data in [-1, 1], InfoGAN's appendix C; with
+  `layers='gen'` a layer followed by batch norm has no bias, so the count is that
+  of compare_gan less 1024 + (size/4)^2 * 128 + 64 biases. compare_gan's G
+  (abstract_gan.py `generator`), the one of Lucic et al. 2018: activation
+  'lrelu' (0.2), output 'sigmoid' on [0, 1] data, layers 'compare_gan'.
   """
 
   size: int = 28
   channels: int = 1
+  activation: str = 'relu'
+  output: str = 'tanh'
+  layers: str = 'gen'
 
   def __post_init__(self):
     infogan_quarter(self.size)
+    _check(self, 'activation', ACTIVATIONS)
+    _check(self, 'output', OUTPUTS)
+    _check(self, 'layers', LAYERS)
     super().__post_init__()
 
   @nn.compact
   def __call__(self, z, train: bool = True):
-    s = infogan_quarter(self.size)
-    x = nn.relu(_batch_norm(train)(nn.Dense(1024, use_bias=False)(z)))
-    x = nn.relu(_batch_norm(train)(nn.Dense(s * s * 128, use_bias=False)(x)))
-    x = x.reshape(x.shape[0], s, s, 128)
-    x = nn.relu(_batch_norm(train)(ConvTranspose(64, use_bias=False)(x)))
-    return nn.tanh(ConvTranspose(self.channels)(x))
+    s, act, layers = infogan_quarter(self.size), _activation(self.activation), self.layers
+
+    def hidden(layer, x):
+      return act(_batch_norm(train, layers)(layer(x)))
+
+    x = hidden(_dense(1024, layers, normed=True), z)
+    x = hidden(_dense(s * s * 128, layers, normed=True), x)
+    x = hidden(_deconv(64, layers, normed=True), x.reshape(x.shape[0], s, s, 128))
+    return _squash(self.output)(_deconv(self.channels, layers)(x))
 
 
 class InfoGANDiscriminator(nn.Module):
@@ -208,6 +289,8 @@ class InfoGANDiscriminator(nn.Module):
 
   LeakyReLU(`leak`) after each hidden layer. 0.2 is compare_gan's lrelu, the code
   behind Lucic et al. 2018; InfoGAN's appendix C states a leaky rate of 0.1.
+  compare_gan's D (abstract_gan.py `discriminator`): norm 'batch' or 'none' (its
+  searched discriminator_batchnorm), layers 'compare_gan'.
   """
 
   size: int = 28
@@ -216,23 +299,27 @@ class InfoGANDiscriminator(nn.Module):
   num_kernels: int = 100
   kernel_dim: int = 5
   leak: float = 0.2
+  layers: str = 'gen'
 
   def __post_init__(self):
     infogan_quarter(self.size)
     _check(self, 'norm', NORMS)
     _check(self, 'minibatch', MINIBATCH)
+    _check(self, 'layers', LAYERS)
     super().__post_init__()
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    bias = self.norm == 'none'  # else the norm's offset plays the bias's part
-    conv = {'kernel_size': (4, 4), 'strides': (2, 2), 'padding': ((1, 1), (1, 1))}
-    x = nn.leaky_relu(Conv(64, **conv)(x), self.leak)
-    x = Conv(128, use_bias=bias, **conv)(x)
-    x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
-    x = nn.Dense(1024, use_bias=bias)(x.reshape(x.shape[0], -1))
-    x = nn.leaky_relu(_norm(self.norm, train, x), self.leak)
-    return nn.Dense(1)(_minibatch(self, x))[:, 0]
+    normed, layers = self.norm != 'none', self.layers
+
+    def act(h):
+      return nn.leaky_relu(h, self.leak)
+
+    x = act(_conv(64, layers)(x))
+    x = act(_norm(self.norm, train, _conv(128, layers, normed)(x), layers))
+    x = _dense(1024, layers, normed)(x.reshape(x.shape[0], -1))
+    x = act(_norm(self.norm, train, x, layers))
+    return _dense(1, layers)(_minibatch(self, x))[:, 0]
 
 
 def began_energy(x, reconstruction):
@@ -304,6 +391,48 @@ class ConvAutoencoderDiscriminator(nn.Module):
       h = convs(h, self.features)
       h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
     return Conv(self.channels, (3, 3))(convs(h, self.features))
+
+  def __call__(self, x, train: bool = True):
+    return began_energy(x, self.reconstruct(x, train))
+
+
+class InfoGANAutoencoderDiscriminator(nn.Module):
+  """compare_gan's BEGAN discriminator (src/gans/BEGAN.py), an autoencoder of the
+  InfoGAN layers: 4x4 s2 conv 64, lrelu, 4x4 s2 conv 128 (no activation), FC
+  `code_dim` + norm, lrelu; FC (size/4)^2 * 128 + norm, lrelu, 4x4 s2 up-conv 64 +
+  norm, lrelu, 4x4 s2 up-conv `channels`, `output` squashing. lrelu is 0.2; norm
+  is compare_gan's searched discriminator_batchnorm ('batch' | 'none').
+  `__call__` gives the energy, `reconstruct` AE(x). compare_gan's energy is the
+  mean over the whole batch; the per-example energies here average to it.
+  """
+
+  size: int = 28
+  channels: int = 1
+  norm: str = 'none'
+  code_dim: int = 64
+  output: str = 'sigmoid'
+  layers: str = 'compare_gan'
+
+  def __post_init__(self):
+    infogan_quarter(self.size)
+    _check(self, 'norm', NORMS)
+    _check(self, 'output', OUTPUTS)
+    _check(self, 'layers', LAYERS)
+    super().__post_init__()
+
+  @nn.compact
+  def reconstruct(self, x, train: bool = True):
+    s, normed, layers = infogan_quarter(self.size), self.norm != 'none', self.layers
+
+    def hidden(layer, h):
+      return nn.leaky_relu(_norm(self.norm, train, layer(h), layers), 0.2)
+
+    h = nn.leaky_relu(_conv(64, layers)(x), 0.2)
+    h = _conv(128, layers)(h)
+    code = hidden(_dense(self.code_dim, layers, normed), h.reshape(h.shape[0], -1))
+    h = hidden(_dense(s * s * 128, layers, normed), code)
+    h = hidden(_deconv(64, layers, normed), h.reshape(h.shape[0], s, s, 128))
+    return _squash(self.output)(_deconv(self.channels, layers)(h))
 
   def __call__(self, x, train: bool = True):
     return began_energy(x, self.reconstruct(x, train))
