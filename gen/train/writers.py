@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 
 from absl import logging
@@ -15,16 +16,30 @@ def _jsonable(v):
   return v if math.isfinite(v) else str(v)  # JSON has no NaN/inf
 
 
+def _summary_writer_class():
+  """tensorboardX's SummaryWriter, imported without torch: its writer module imports torch
+  where it is installed (about 2 s at every train.py start), only to recognise torch
+  tensors, and this writer is given floats. A None in sys.modules makes `import torch` an
+  ImportError, which tensorboardX catches; the entry is removed again afterwards."""
+  hide = 'torch' not in sys.modules
+  if hide:
+    sys.modules['torch'] = None
+  try:
+    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+  finally:
+    if hide and sys.modules.get('torch', 0) is None:
+      del sys.modules['torch']
+  return SummaryWriter
+
+
 class MetricWriter:
   """Appends one JSON object per logged step; mirrors scalars to TensorBoard."""
 
   def __init__(self, workdir: str, enabled: bool = True):
     self.enabled = enabled
     if enabled:
-      from tensorboardX import SummaryWriter
-
       self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a')
-      self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+      self._tb = _summary_writer_class()(os.path.join(workdir, 'tensorboard'))
 
   def write(self, step: int, scalars: dict) -> None:
     if not self.enabled:

@@ -1,10 +1,12 @@
 """A run directory holds what the README promises."""
 
 import json
+import subprocess
+import sys
 
 from PIL import Image
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 import runs
 
 
@@ -37,3 +39,19 @@ def test_run_directory_layout(tmp_path):
   assert result['metrics']['elbo'] < 0 and 'bits_per_dim' in result['metrics']
   assert result['provenance']['dataset'] == 'digits' and result['provenance']['split'] == 'test'
   assert '"elbo"' in proc.stdout
+
+
+def test_tensorboard_events_are_written_without_importing_torch(tmp_path):
+  """tensorboardX's writer imports torch where it is installed (about 2 s at every start);
+  gen.train.writers keeps it out, and a later `import torch` still works."""
+  script = (
+      'import importlib.util, sys\n'
+      'from gen.train import writers\n'
+      f'w = writers.MetricWriter({str(tmp_path)!r}); w.write(1, {{"a": 1.0}}); w.close()\n'
+      'assert "torch" not in sys.modules, "torch was imported"\n'
+      'if importlib.util.find_spec("torch") is not None:\n'
+      '  import torch\n'
+      '  assert torch.zeros(1).item() == 0.0\n'
+  )
+  subprocess.run([sys.executable, '-c', script], cwd=ROOT, check=True, capture_output=True)
+  assert list((tmp_path / 'tensorboard').glob('events.out.tfevents.*'))
