@@ -52,7 +52,7 @@ def smoke():
   c.model.features = 4
   c.train.update(num_steps=20, batch_size=16, log_every=5, checkpoint_every=10, sample_every=10, num_samples=16)  # fmt: skip
   c.data.eval_split = 'test'
-  c.eval.update(batch_size=200, iwae_k=(1, 5), disentanglement=dict(num_train=200, num_eval=100, batch_size=16))  # fmt: skip
+  c.eval.update(batch_size=200, num_examples=600, iwae_k=(1, 5), disentanglement=dict(num_train=200, num_eval=100, batch_size=16))  # fmt: skip
   return c
 
 

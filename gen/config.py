@@ -62,6 +62,9 @@ def base_config() -> ml_collections.ConfigDict:
       batch_size=500,  # evaluation batches; also the sampling batch of sample-quality metrics
       num_samples=2500,  # samples of the 2D mixture coverage metrics
       quality_num_samples=10_000,  # samples of FID / IS / KID / PRD / prdc (eval.py --num_samples)
+      # The model's own numbers (ELBO, bounds, bits/dim) on the first this many examples
+      # of the evaluated split, for a quick look; 0: the whole split (what papers report).
+      num_examples=0,
   )
   return c
 
@@ -149,6 +152,7 @@ _CHECKS = (
     ('eval.batch_size', require_int),
     ('eval.num_samples', require_int),
     ('eval.quality_num_samples', require_int),
+    ('eval.num_examples', functools.partial(require_int, minimum=0)),
 )
 _MISSING = object()
 

@@ -61,6 +61,7 @@ CASES = [
     (GAN, 'eval.batch_size', 0, 'integer >= 1'),
     (GAN, 'eval.num_samples', 0, 'integer >= 1'),
     (GAN, 'eval.quality_num_samples', 0, 'integer >= 1'),
+    (GAN, 'eval.num_examples', -1, 'integer >= 0'),
     (GAN, 'model.name', 'flow', 'one of gan, gated_pixelcnn, pixelcnn, pixelcnn_pp, vae'),
     # The GAN's keys.
     (GAN, 'model.arch', 'resnet', 'one of mlp, dcgan, infogan'),

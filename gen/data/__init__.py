@@ -72,7 +72,12 @@ def binarization(config) -> str:
 
 
 def eval_batches(config, split: str | None = None, batch_size: int | None = None):
+  """The split's examples in order, the first `eval.num_examples` of them where that is > 0."""
   src = source(config, split or config.data.eval_split)
   return iterator_lib.eval_batches(
-      src, batch_size or config.eval.batch_size, preprocessor(config, src.info), seed=config.seed
+      src,
+      batch_size or config.eval.batch_size,
+      preprocessor(config, src.info),
+      seed=config.seed,
+      limit=config.eval.get('num_examples', 0),
   )

@@ -107,13 +107,14 @@ class BatchIterator:
     self.position = int(state['position'])
 
 
-def eval_batches(source, batch_size: int, preprocess=None, seed: int = 0):
-  """Every example of `source` once, in order: yields (batch, num_valid).
+def eval_batches(source, batch_size: int, preprocess=None, seed: int = 0, limit: int = 0):
+  """Every example of `source` once (the first `limit` if that is > 0), in order: yields
+  (batch, num_valid).
 
   The last batch is padded by repeating its first example so that shapes stay
   static under jit; callers weight by the first `num_valid` rows.
   """
-  n = len(source)
+  n = min(len(source), limit) if limit > 0 else len(source)
   for start in range(0, n, batch_size):
     idx = np.arange(start, min(start + batch_size, n))
     valid = len(idx)

@@ -86,6 +86,15 @@ def test_eval_batches_cover_every_example_once():
   assert total == 23 and seen == list(range(23))
 
 
+@pytest.mark.parametrize('limit, expected', [(0, 23), (7, 7), (10, 10), (15, 15), (99, 23)])
+def test_eval_batches_stop_after_the_first_limit_examples(limit, expected):
+  seen = []
+  for batch, valid in iterator.eval_batches(_Range(23), 10, limit=limit):
+    assert batch['x'].shape == (10,)
+    seen.extend(batch['x'][:valid])
+  assert seen == list(range(expected))
+
+
 def _images(n=6):
   return {'x': np.arange(n * 4, dtype=np.uint8).reshape(n, 2, 2, 1) * 10}
 
