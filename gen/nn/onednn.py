@@ -28,7 +28,6 @@ in `lax.conv_general_dilated`), with identical semantics:
     (`available()` is False: callers use lax directly);
   - where oneDNN rejects a shape, or the program is lowered for another backend
     (the primitive's lowering is the fallback's);
-  - under `jax.vmap` (the batching rule vmaps the fallback);
   - while `disabled()` is active (bench/vs_torch.py counts XLA's FLOPs that way:
     XLA's cost analysis sees no FLOPs in a custom call).
 The primitive has no derivative of its own: gen/nn/conv.py gives each of the
@@ -47,6 +46,7 @@ import os
 import threading
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.interpreters import batching, mlir
 
@@ -477,6 +477,34 @@ def _result_shape(kind, x_shape, w_shape, strides, padding):
   return {'forward': out_shape(x_shape, w_shape, strides, padding), 'input': x_shape, 'weight': w_shape}[kind]
 
 
+# vmap with one operand batched: its axis B folds into an axis that the convolution treats
+# independently, so one call computes every index. Per (kind, batched operand 'a' or 'b'):
+# (the operand's axis it joins, the result's axis it comes back from, the (shape, axis)
+# pairs it widens). forward(x, w) -> y, input(dy, w) -> dx, weight(x, dy) -> dw; images
+# NHWC, kernels HWIO.
+_FOLD = {
+    ('forward', 'a'): (0, 0, (('x', 0),)),  # conv(x_B, w): examples N
+    ('forward', 'b'): (3, 3, (('w', 3),)),  # conv(x, w_B): output channels O
+    ('input', 'a'): (0, 0, (('x', 0),)),  # dx(dy_B, w): examples N
+    ('input', 'b'): (2, 3, (('w', 2), ('x', 3))),  # dx(dy, w_B): input channels C
+    ('weight', 'a'): (3, 2, (('x', 3), ('w', 2))),  # dw(x_B, dy): input channels C
+    ('weight', 'b'): (3, 3, (('w', 3),)),  # dw(x, dy_B): output channels O
+}
+
+
+def _fold(v, axis: int):
+  """(B, ...) -> ... with B merged into `axis` (B outer, so slices stay contiguous)."""
+  v = jnp.moveaxis(v, 0, axis)  # B just before the axis it joins
+  shape = v.shape[:axis] + (v.shape[axis] * v.shape[axis + 1],) + v.shape[axis + 2 :]
+  return v.reshape(shape)
+
+
+def _unfold(v, axis: int, size: int):
+  """The inverse of `_fold`: the merged `axis` split into (B, rest), B moved to the front."""
+  v = v.reshape(v.shape[:axis] + (size, v.shape[axis] // size) + v.shape[axis + 1 :])
+  return jnp.moveaxis(v, axis, 0)
+
+
 def _apply_fallback(a, b, *, kind, x_shape, w_shape, strides, padding, fallback):
   size = w_shape[:2] if kind == 'weight' else x_shape[1:3]
   return fallback(a, b, strides, padding, size)
@@ -509,10 +537,27 @@ if _Primitive is not None:
     ).results
 
   def _batch(args, dims, **params):
-    # Batched operands (vmap, e.g. jax.jacrev) take the fallback: oneDNN has no batch
-    # of convolutions with distinct kernels.
-    fn = functools.partial(_apply_fallback, **params)
-    return jax.vmap(fn, in_axes=dims)(*args), 0
+    """vmap (the VAE's k draws, jax.jacrev): one oneDNN call with the vmapped axis B
+    folded into an axis of the operands that the convolution treats independently,
+    where the other operand is not batched (`_FOLD`); with both batched, one call per
+    index (B = 1: a squeeze, no loop)."""
+    a, b = (x if d is None else jnp.moveaxis(x, d, 0) for x, d in zip(args, dims))
+    which = 'ab' if None not in dims else ('a' if dims[1] is None else 'b')
+    size = (a if which != 'b' else b).shape[0]
+    if which == 'ab':
+      if size == 1:
+        return conv_p.bind(a[0], b[0], **params)[None], 0
+      return jax.lax.map(lambda ab: conv_p.bind(*ab, **params), (a, b)), 0
+    operand_axis, out_axis, widened = _FOLD[(params['kind'], which)]
+    shapes = {'x': list(params['x_shape']), 'w': list(params['w_shape'])}
+    for role, axis in widened:
+      shapes[role][axis] *= size
+    if which == 'a':
+      a = _fold(a, operand_axis)
+    else:
+      b = _fold(b, operand_axis)
+    params = {**params, 'x_shape': tuple(shapes['x']), 'w_shape': tuple(shapes['w'])}
+    return _unfold(conv_p.bind(a, b, **params), out_axis, size), 0
 
   mlir.register_lowering(conv_p, _cpu_lowering, platform='cpu')
   mlir.register_lowering(conv_p, _fallback_lowering)
