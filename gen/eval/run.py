@@ -20,7 +20,7 @@ from gen.train import checkpoint as ckpt_lib
 from gen.train import loop, sharding
 
 FEATURES = ('classifier', 'inception', 'none')  # None: the classifier if there is one, else none
-_SAMPLE_KEY_SALT = 3 << 29  # the sample-quality key: fold_in(PRNGKey(seed), salt)
+SAMPLE_KEY_SALT = 3 << 29  # the sample-quality key: fold_in(PRNGKey(seed), salt)
 
 
 def read_config(workdir: str):
@@ -113,11 +113,12 @@ def select_extractor(
   return extractor, None
 
 
-def _sample_quality(workdir, config, info, model, state, step, extractor, num_samples) -> dict:
+def _sample_quality(workdir, config, info, model, state, step, extractor, num_samples, num_real=None) -> dict:
   src = data_lib.source(config, config.data.eval_split)
-  real = sample_quality.reference_uint8(src.get(np.arange(len(src)))['x'], info.levels)
+  count = len(src) if num_real is None else min(num_real, len(src))
+  real = sample_quality.reference_uint8(src.get(np.arange(count))['x'], info.levels)
   sample_jit = jax.jit(model.sample, static_argnums=2)
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_KEY_SALT)
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_KEY_SALT)
   is_main = jax.process_index() == 0
   png = f'eval/step_{step}_prd.png'
   logging.info(
@@ -144,7 +145,7 @@ def _sample_quality(workdir, config, info, model, state, step, extractor, num_sa
   )
   out['provenance'].update(
       prd_png=png,
-      sample_key=(f'fold_in(PRNGKey({config.seed}), {_SAMPLE_KEY_SALT}); batch i: fold_in(key, i)'),
+      sample_key=(f'fold_in(PRNGKey({config.seed}), {SAMPLE_KEY_SALT}); batch i: fold_in(key, i)'),
       model_state='EMA networks' if config.train.ema_decay > 0 else 'trained networks',
   )
   return out
@@ -158,8 +159,11 @@ def run(
     classifier: str | None = None,
     inception_weights: str | None = None,
     num_samples: int | None = None,
+    num_real: int | None = None,
 ) -> dict:
-  """Evaluates a checkpoint; see eval.py for the arguments. Returns what it writes."""
+  """Evaluates a checkpoint; see eval.py for the arguments (num_real: the first this many
+  images of the split are the metrics' reference set; default all). Returns what it
+  writes, atomically (a killed evaluation leaves no partial eval/step_<N>.json)."""
   config = read_config(workdir)
   info = data_lib.info(config)
   # Bad feature settings fail before any checkpoint is restored.
@@ -177,7 +181,9 @@ def run(
     figures = {name: os.path.relpath(p, workdir) for name, p in figures.items()}
   quality = {'skipped': skipped} if skipped else None
   if extractor is not None:
-    out = _sample_quality(workdir, config, info, model, state, step, extractor, num_samples)
+    out = _sample_quality(
+        workdir, config, info, model, state, step, extractor, num_samples, num_real
+    )
     metrics.update(out['metrics'])
     quality = out['provenance']
   elif skipped:
@@ -202,6 +208,8 @@ def run(
     result['provenance']['sample_quality'] = quality
   if jax.process_index() == 0:
     os.makedirs(os.path.join(workdir, 'eval'), exist_ok=True)
-    with open(os.path.join(workdir, 'eval', f'step_{step}.json'), 'w') as f:
+    path = os.path.join(workdir, 'eval', f'step_{step}.json')
+    with open(path + '.tmp', 'w') as f:
       json.dump(result, f, indent=2)
+    os.replace(path + '.tmp', path)
   return result
