@@ -336,9 +336,11 @@ def test_command_line_plan(tmp_path):
     'args, message',
     [
         (['plan', '--study=nope', '--out=unused'], "unknown study 'nope'; valid studies: cpu, full, smoke"),
-        (['frob'], "unknown command 'frob'; valid commands: plan, report, run"),
-        (['run', '--study=smoke'], "command 'run' is not implemented yet"),
-        (['report'], "command 'report' is not implemented yet"),
+        (['frob'], "unknown command 'frob'; valid commands: plan, report, run, submit"),
+        (['run', '--study=smoke'], 'this command needs --dir'),
+        (['report'], 'this command needs --dir'),
+        (['submit', '--dir=unused'], 'this command needs --executor'),
+        (['plan', '--out=unused', '--phase=2'], '--phase=2: phases 1 and 2 are planned up front'),
         ([], 'no command given'),
     ],
 )

@@ -108,6 +108,8 @@ def plan_trials(study) -> list[dict]:
   study, rows = _study(study), []
   for phase in (1, 2):
     n = study[f'phase{phase}'].num_samples
+    if n == 0:  # a study without this phase
+      continue
     samples = sample_trials(phase, n, study.sampler_seed, study.games)
     for dataset in study.datasets:
       rows += [_trial(study, phase, dataset, s['game'], s['sample_id'], 0, s['params']) for s in samples]
@@ -187,6 +189,38 @@ def write_plan(study, out_dir: str) -> dict:
     with open(os.path.join(out_dir, PLAN_FILE)) as f:
       return dict(json.load(f), written=False)
   os.makedirs(out_dir, exist_ok=True)
+  _write_atomic(os.path.join(out_dir, TRIALS_FILE), data)
+  plan_json = json.dumps(plan, indent=2, sort_keys=True, allow_nan=False) + '\n'
+  _write_atomic(os.path.join(out_dir, PLAN_FILE), plan_json.encode())
+  return dict(plan, written=True)
+
+
+def add_phase3(out_dir: str, best: Mapping[tuple[str, str], Mapping]) -> dict:
+  """Appends phase 3 (`phase3_trials` of `best`) to OUT/trials.jsonl and records it in
+  OUT/plan.json; returns plan.json's content with `written`. Trial numbers of phases 1
+  and 2 keep their meaning. Re-running with the same best rows is a no-op; with others
+  (a changed phase 1) it is refused."""
+  with open(os.path.join(out_dir, PLAN_FILE)) as f:
+    plan = json.load(f)
+  with open(os.path.join(out_dir, TRIALS_FILE), 'rb') as f:
+    rows = [json.loads(line) for line in f.read().splitlines()]
+  study = ml_collections.ConfigDict(plan['study_config'])
+  first = [r for r in rows if r['phase'] in (1, 2)]
+  new = phase3_trials(study, best, start=len(first))
+  if 3 in plan['phases']:
+    if [r for r in rows if r['phase'] == 3] != new:
+      raise config_lib.ConfigError(
+          f'{out_dir} already holds a phase 3 planned from other phase-1 results; '
+          'remove its phase-3 trials by hand or start another study directory.'
+      )
+    return dict(plan, written=False)
+  data = trials_bytes(first + new)
+  plan.update(
+      phases=[1, 2, 3],
+      trials_sha256=hashlib.sha256(data).hexdigest(),
+      num_trials=len(first) + len(new),
+      phase3_best={f'{d}/{g}': row['trial'] for (d, g), row in sorted(best.items())},
+  )
   _write_atomic(os.path.join(out_dir, TRIALS_FILE), data)
   plan_json = json.dumps(plan, indent=2, sort_keys=True, allow_nan=False) + '\n'
   _write_atomic(os.path.join(out_dir, PLAN_FILE), plan_json.encode())

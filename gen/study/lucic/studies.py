@@ -120,7 +120,7 @@ def check(c: ml_collections.ConfigDict) -> None:
   config_lib.require(bool(c.datasets), 'datasets', list(c.datasets), 'must not be empty')
   config_lib.require_int(c.sampler_seed, 'sampler_seed', 0)
   config_lib.require_int(c.phase1.num_samples, 'phase1.num_samples')
-  config_lib.require_int(c.phase2.num_samples, 'phase2.num_samples')
+  config_lib.require_int(c.phase2.num_samples, 'phase2.num_samples', 0)  # 0: no phase 2
   config_lib.require_int(c.phase3.num_seeds, 'phase3.num_seeds')
   config_lib.require_int(c.batch_size, 'batch_size')
   for d in c.datasets:
