@@ -8,11 +8,12 @@ protocol made small.
          at batch 64 on MNIST and Fashion-MNIST (15,625 D steps), 100 on CIFAR-10
          (78,125), a checkpoint every 5 epochs; Inception FID, 10k vs 10k. CelebA
          (40 epochs) is left out: gen has no CelebA source.
-  cpu    MNIST on a 2-core CPU, PROVISIONAL sizes (not yet measured): 4 samples per
-         game (the defaults and 3 random), 2,000 D steps (2.6 epochs), a
-         checkpoint every 500, classifier FID on 2,000 vs 2,000. Estimated from
-         docs/RESULTS.md (InfoGAN-28 at ~0.19 s per NS step): phase 1 (32 trials)
-         about two hours; phase 2 (2 samples) and phase 3 (2 seeds) another ~2 h.
+  cpu    MNIST on a 2-core CPU: 3 phase-1 samples per game (the defaults and 2
+         random), no phase 2 (its sample 0 would repeat the defaults), phase 3 with 2
+         seeds; 1,000 D steps (1.3 epochs of 50,000), a checkpoint every 250;
+         classifier FID on 2,000 samples vs 2,000 test images. Sized from the measured
+         InfoGAN step (0.14-0.23 s per D step on 2 cores, configs/lucic.py): about
+         4 minutes a trial with its 4 evaluations, 24 + 16 trials, about 2.7 hours.
   smoke  seconds: 2 samples per game, 20 D steps, on the built-in digits.
 
 The samples of a study depend on its sample counts (one random stream runs through
@@ -45,7 +46,7 @@ def _study(name, datasets, steps, num_samples, num_seeds, eval_cfg) -> ml_collec
   c.datasets = list(datasets)
   c.sampler_seed = SAMPLER_SEED
   c.phase1 = dict(num_samples=num_samples[0])  # wide range, seed 0
-  c.phase2 = dict(num_samples=num_samples[1])  # narrow range, seed 0
+  c.phase2 = dict(num_samples=num_samples[1])  # narrow range, seed 0; 0: no phase 2
   c.phase3 = dict(num_seeds=num_seeds, from_phase=1)  # seeds 0.. of the best phase-1 setting
   c.batch_size = BATCH_SIZE
   c.steps = {d: steps[d] for d in datasets}  # per dataset: d_steps, checkpoint_every
@@ -70,12 +71,11 @@ def full():
 
 
 def cpu():
-  # PROVISIONAL: sized from benchmark step times, to be replaced by a measurement.
   return _study(
       'cpu',
       ['mnist'],
-      dict(mnist=dict(d_steps=2_000, checkpoint_every=500)),
-      (4, 2),
+      dict(mnist=dict(d_steps=1_000, checkpoint_every=250)),
+      (3, 0),
       2,
       dict(features='classifier', num_samples=2_000, num_real=2_000, real_split='test'),
   )
