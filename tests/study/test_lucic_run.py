@@ -136,8 +136,9 @@ def test_bad_study_inputs_are_one_line_errors(tmp_path):
     f.write('{}\n')  # a trial list changed by hand
   assert 'changed by hand' in _one_error_line(_lucic('run', f'--dir={other}', '--trial=0', check=False))
   vae = tmp_path / 'vae'
-  plan_lib.write_plan(_tiny_study(games=('vae',)), str(vae))
-  assert "the study's VAE" in _one_error_line(_lucic('run', f'--dir={vae}', '--trial=0', check=False))
+  plan_lib.write_plan(_tiny_study(games=('ns_gan', 'vae')), str(vae))
+  assert "the study's VAE" in _one_error_line(_lucic('run', f'--dir={vae}', '--trial=1', check=False))
+  assert trials_lib.pending(str(vae)) == [0]  # the pool and phase 3 leave the VAE out
   env_index = run_module('gen.study.lucic', 'run', f'--dir={study}', check=False,
                          env={'SLURM_ARRAY_TASK_ID': 'x'})  # fmt: skip
   assert "$SLURM_ARRAY_TASK_ID='x'" in _one_error_line(env_index)
