@@ -76,9 +76,15 @@ def test_pool_runs_the_study_phase3_repeats_the_best_and_the_report_traces_it(tm
   assert [(r['trial'], r['phase'], r['game'], r['seed']) for r in rows] == [
       (0, 1, 'ns_gan', 0), (1, 1, 'lsgan', 0), (2, 3, 'ns_gan', 0), (3, 3, 'lsgan', 0)]  # fmt: skip
   assert 'Already planned' in _lucic('plan', f'--out={study}', '--phase=3').stdout
+  # Seed 0 of the best setting is that very run again: retrained, it reproduces it;
+  # by default its result is taken from the phase-1 trial.
+  _lucic('run', f'--dir={study}', '--trial=2', '--retrain_repeats', clf)
+  assert _result(study, 2)['checkpoints'] == first[0]['checkpoints']
+  assert 'same_run_as' not in _result(study, 2) and (study / 'trials/2/checkpoints').is_dir()
   _lucic('run', f'--dir={study}', '--workers=1', clf)
-  for p1, p3 in ((0, 2), (1, 3)):  # seed 0 of the best setting is that very run again
-    assert _result(study, p3)['checkpoints'] == first[p1]['checkpoints']
+  repeat = _result(study, 3)
+  assert repeat['same_run_as'] == 1 and repeat['checkpoints'] == first[1]['checkpoints']
+  assert repeat['row']['phase'] == 3 and not (study / 'trials/3/checkpoints').exists()
 
   out = _lucic('report', f'--dir={study}').stdout
   assert '| digits | ns_gan | 1 |' in out and '4 of 4 trials' in out

@@ -14,7 +14,8 @@ Commands:
           --out --phase=3: once phase 1 has finished, appends phase 3 (seeds of each
           game's best phase-1 trial); trial numbers of phases 1 and 2 keep their meaning.
   run     --dir [--trial=N]: trains and scores trial N into DIR/trials/N/ (trials.py);
-          idempotent, resumes a killed trial. Without --trial: $SLURM_ARRAY_TASK_ID or
+          idempotent, resumes a killed trial; a trial repeating a finished trial's
+          run (phase 3's seed 0) takes its result unless --retrain_repeats. Without --trial: $SLURM_ARRAY_TASK_ID or
           $JOB_COMPLETION_INDEX (a SLURM job array, a Kubernetes Indexed Job) if set,
           else every unfinished trial through a pool of --workers processes, each
           `run --trial=N` with its log in DIR/trials/N/log.txt.
@@ -53,6 +54,7 @@ _TRIAL = flags.DEFINE_integer('trial', None, 'run: the trial index (default: see
 _WORKERS = flags.DEFINE_integer('workers', 1, 'run without --trial: trials run at once.')
 _CLASSIFIER = flags.DEFINE_string('classifier', None, 'Classifier run directory for classifier features (default as eval.py).')  # fmt: skip
 _INCEPTION = flags.DEFINE_string('inception_weights', None, 'FID Inception weights (inception features).')
+_RETRAIN = flags.DEFINE_bool('retrain_repeats', False, 'run, submit: train a trial that repeats a finished trial\'s run (phase 3\'s seed 0) instead of taking its result.')  # fmt: skip
 _EXECUTOR = flags.DEFINE_string('executor', None, f'submit: {", ".join(EXECUTORS)}.')
 _TIMEOUT = flags.DEFINE_integer('timeout_min', 600, 'submit: minutes per trial job.')
 _PARALLEL = flags.DEFINE_integer('max_parallel', 16, 'submit (slurm): array tasks at once.')
@@ -130,10 +132,12 @@ def _run() -> None:
   if trial is not None:
     cli.setup_compilation_cache()
     result = trials.run_trial(
-        _DIR.value, trial, classifier=_CLASSIFIER.value, inception_weights=_INCEPTION.value
+        _DIR.value, trial, classifier=_CLASSIFIER.value, inception_weights=_INCEPTION.value,
+        retrain_repeats=_RETRAIN.value,
     )
     print(f'Trial {trial} ({result["name"]}): {result["status"]}, best FID {result["best_fid"]:.3f} '
-          f'at step {result["best_step"]} ({result["features"]}).')  # fmt: skip
+          f'at step {result["best_step"]} ({result["features"]})'
+          + (f', the run of trial {result["same_run_as"]}.' if 'same_run_as' in result else '.'))  # fmt: skip
     return
   if _WORKERS.value < 1:
     sys.exit(f'error: --workers={_WORKERS.value}: must be >= 1.')
@@ -153,6 +157,8 @@ def _pass_through_flags() -> list[str]:
     out.append(f'--classifier={_CLASSIFIER.value}')
   if _INCEPTION.value:
     out.append(f'--inception_weights={_INCEPTION.value}')
+  if _RETRAIN.value:
+    out.append('--retrain_repeats')
   return out
 
 

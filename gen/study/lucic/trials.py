@@ -9,7 +9,12 @@ Idempotent, so any scheduler may run an index twice or rerun a killed one:
   - result.json present: nothing is done;
   - training resumes from the trial's latest checkpoint (bitwise where it stopped);
   - a checkpoint whose eval/step_<S>.json holds the study's FID is not scored again
-    (evaluations are deterministic: fixed sample key, fixed reference set).
+    (evaluations are deterministic: fixed sample key, fixed reference set);
+  - a trial that trains exactly the run of a finished earlier trial (phase 3's seed 0
+    is its phase-1 trial again: the same config and seed, and gen's runs are
+    deterministic) takes that trial's result, marked `same_run_as`, instead of training
+    it again; compare_gan retrained it. `retrain_repeats=True` (run --retrain_repeats)
+    trains it anyway: a check that the run reproduces.
 A trial that the non-finite guard stops (gen.train.loop.NonFiniteError) is final, as
 runs are deterministic: its checkpoints before the stop are scored, and with none its
 best FID is +inf (compare_gan's sentinel FID is 31337.0; +inf never wins a minimum).
@@ -147,8 +152,24 @@ def write_json(path: str, obj) -> None:
   os.replace(tmp, path)
 
 
+def same_run(study_dir: str, row: Mapping) -> dict | None:
+  """The result of a finished earlier trial that trains exactly `row`'s run (the same
+  gen config, seed included, and the same scoring), else None."""
+  _, rows = read_plan(study_dir)
+  config = None
+  for other in rows[: row['trial']]:
+    path = os.path.join(trial_dir(study_dir, other['trial']), RESULT_FILE)
+    if other['game'] != row['game'] or other['eval'] != row['eval'] or not os.path.isfile(path):
+      continue
+    config = config_of(row).to_dict() if config is None else config
+    if config_of(other).to_dict() == config:
+      with open(path) as f:
+        return json.load(f)
+  return None
+
+
 def run_trial(study_dir: str, trial: int, *, classifier: str | None = None,
-              inception_weights: str | None = None) -> dict:  # fmt: skip
+              inception_weights: str | None = None, retrain_repeats: bool = False) -> dict:  # fmt: skip
   """Trains and scores trial `trial` of the study in `study_dir` (module docstring);
   returns its result (also in trials/<trial>/result.json)."""
   row = trial_row(study_dir, trial)
@@ -158,6 +179,13 @@ def run_trial(study_dir: str, trial: int, *, classifier: str | None = None,
     with open(result_path) as f:
       return json.load(f)
   config = config_of(row)
+  started = os.path.isdir(os.path.join(workdir, 'checkpoints'))  # a retrain killed midway goes on
+  source = None if retrain_repeats or started else same_run(study_dir, row)
+  if source is not None:  # the run exists: its checkpoints stay in the source's directory
+    os.makedirs(workdir, exist_ok=True)
+    result = dict(source, trial=trial, name=row['name'], row=row, same_run_as=source['trial'])
+    write_json(result_path, result)
+    return result
   features = row['eval']['features']
   # Bad feature settings (no classifier trained) fail before any training.
   extractor, _ = eval_run.select_extractor(
