@@ -99,6 +99,7 @@ def test_pool_runs_the_study_phase3_repeats_the_best_and_the_report_traces_it(tm
     curve = report['budget_curves']['digits'][game]
     assert curve['budget'] == [1] and curve['mean'] == [pytest.approx(first[trial]['best_fid'])]
   assert set(report['trials']) == {'0', '1', '2', '3'}
+  assert [report['trials'][n]['same_run_as'] for n in '0123'] == [None, None, None, 1]
   assert report['trials_sha256'] == json.loads((study / 'plan.json').read_text())['trials_sha256']
 
 

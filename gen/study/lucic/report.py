@@ -178,7 +178,9 @@ def write_report(study_dir: str) -> dict:
       'spread': spreads,
       'budget_plots': plots,
       'bootstrap': {'num_resamples': NUM_RESAMPLES, 'seed': 0, 'band': [2.5, 97.5]},
-      'trials': {r['trial']: {'row': r['row'], 'status': r['status'], 'best_fid': r['best_fid']} for r in done},  # fmt: skip
+      # same_run_as: a trial whose run is another's (phase 3's seed 0; trials.py).
+      'trials': {r['trial']: {'row': r['row'], 'status': r['status'], 'best_fid': r['best_fid'],
+                              'same_run_as': r.get('same_run_as')} for r in done},  # fmt: skip
       'code': {'git_commit': provenance.git_commit(), 'git_dirty': provenance.git_dirty()},
   }
   trials_lib.write_json(os.path.join(study_dir, REPORT_JSON), report)
