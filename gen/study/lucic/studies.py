@@ -15,7 +15,7 @@ protocol made small.
          InfoGAN step (0.14-0.23 s per D step on 2 cores, configs/lucic.py): about
          5 minutes a trial with its 4 evaluations; 21 GAN trials in phase 1 (the 3 VAE
          trials are not run) and 7 in phase 3 (seed 0 repeats its phase-1 trial and
-         takes its result), about 2.3 hours.
+         takes its result), about 2.3 hours (measured 2 h 24 min; docs/RESULTS.md).
   smoke  seconds: 2 samples per game, 20 D steps, on the built-in digits.
 
 The samples of a study depend on its sample counts (one random stream runs through
