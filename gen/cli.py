@@ -41,17 +41,22 @@ _COMPILATION_CACHE = flags.DEFINE_string(
 _OFF = ('off', 'none', 'false', '0')
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flags_parser: a bad or missing flag is one `error:` line (exit 1), no traceback."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f'error: {e}\nRun with --helpshort for the flags.')
+
+
 def parse_flags_with_overrides(argv: list[str]) -> list[str]:
-  """absl flags_parser that also accepts `--config.a.b=value` overrides."""
+  """`parse_flags` that also accepts `--config.a.b=value` overrides."""
   try:
     rest, overrides = config_lib.split_overrides(argv)
   except config_lib.ConfigError as e:
     sys.exit(f'error: {e}')
   _OVERRIDES[:] = overrides
-  try:
-    return flags.FLAGS(rest)
-  except flags.Error as e:
-    sys.exit(f'error: {e}\nRun with --helpshort for the flags.')
+  return parse_flags(rest)
 
 
 def load_config(spec: str):

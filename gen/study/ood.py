@@ -322,15 +322,6 @@ def _define_flags():
   return flags
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-  """absl flags, with a bad or missing flag as one `error:` line (the project's convention)."""
-  from absl import flags  # noqa: PLC0415
-
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    sys.exit(f'error: {e}\nRun with --helpshort for the flags.')
-
 
 def main(argv):
   from absl import flags  # noqa: PLC0415
@@ -378,5 +369,7 @@ def main(argv):
 if __name__ == '__main__':
   from absl import app  # noqa: PLC0415
 
+  from gen import cli  # noqa: PLC0415
+
   _define_flags()
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

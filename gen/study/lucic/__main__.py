@@ -63,13 +63,6 @@ _GPUS = flags.DEFINE_integer('gpus_per_task', 0, 'submit (slurm): GPUs per trial
 _CPUS = flags.DEFINE_integer('cpus_per_task', 2, 'submit (slurm): CPU cores per trial.')
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-  """absl flags, with a bad flag as one `error:` line (the project's convention)."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    sys.exit(f'error: {e}\nRun with --helpshort for the flags.')
-
 
 def _need(**values) -> None:
   missing = [f'--{name}' for name, value in values.items() if value is None]
@@ -234,4 +227,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)
