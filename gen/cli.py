@@ -50,13 +50,20 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def parse_flags_with_overrides(argv: list[str]) -> list[str]:
-  """`parse_flags` that also accepts `--config.a.b=value` overrides."""
+  """`parse_flags` that also accepts `--config.a.b=value` overrides, and no other
+  argument."""
   try:
     rest, overrides = config_lib.split_overrides(argv)
   except config_lib.ConfigError as e:
     sys.exit(f'error: {e}')
   _OVERRIDES[:] = overrides
-  return parse_flags(rest)
+  rest = parse_flags(rest)
+  if len(rest) > 1:
+    # absl passes unparsed words to main, which would silently ignore them: a user's
+    # `train.num_steps=10` (missing its `--config.`) would train with the default.
+    hint = f' (an override is --config.{rest[1]})' if '=' in rest[1] else ''
+    sys.exit(f'error: unexpected argument {rest[1]!r}{hint}; this command takes flags only.')
+  return rest
 
 
 def load_config(spec: str):

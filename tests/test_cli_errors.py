@@ -63,3 +63,14 @@ def test_inception_weights_of_random_bytes_are_one_line_naming_the_file(tmp_path
   assert inception.WEIGHTS_FILE in line
   assert '--inception_weights' in line
   assert sorted(p.name for p in work.iterdir()) == ['config.json']  # nothing written
+
+
+def test_an_override_without_its_config_prefix_is_one_line_and_trains_nothing(tmp_path):
+  # absl hands unparsed words to main; ignored, `train.num_steps=10` would train the
+  # preset's full schedule.
+  work = tmp_path / 'run'
+  for script, args in (('train.py', ['--config=configs/gan.py:smoke']), ('eval.py', [])):
+    line = _error_line(run_cli(script, f'--workdir={work}', *args, 'train.num_steps=10', check=False))
+    assert "unexpected argument 'train.num_steps=10'" in line, script
+    assert '--config.train.num_steps=10' in line, script
+  assert not work.exists()
