@@ -8,7 +8,7 @@ wide search, gen/study/lucic/spaces.py).
   python train.py --config=configs/lucic.py:smoke --workdir=runs/lucic_smoke   # seconds
 
 Presets:
-  ns_gan, mm_gan, wgan, wgan_gp, dragan, lsgan, began
+  ns_gan, mm_gan, wgan, wgan_gp, dragan, lsgan, began (and vae, below)
           MNIST, pixels in [0, 1]; compare_gan's InfoGAN G (lrelu 0.2, sigmoid
           output) and D (batch norm as the game's discriminator_batchnorm), its
           init, biases and batch norm (decay 0.999, eps 0.001); z ~ U(-1, 1)^64,
@@ -24,7 +24,13 @@ extra): ns_gan, mm_gan 5e-5, 0.0, 1, True; wgan 5e-5, 0.5, 5, True, clip 0.01;
 wgan_gp 1e-4, 0.5, 5, False, lambda 10; dragan 1e-4, 0.5, 1, True, lambda 10;
 lsgan 2e-4, 0.5, 1, True; began 1e-4, 0.5, 5, False, lambda_k 1e-3, gamma 0.75.
 A trial of the study (a trials.jsonl row) is this file's preset for its game plus
-`gen.study.lucic.games.trial_overrides(row)`. The VAE row is not here.
+`gen.study.lucic.games.trial_overrides(row)`.
+  vae     the study's VAE (compare_gan src/gans/VAE.py) as gen's VAE model:
+          encoder = D's trunk (batch norm per discriminator_batchnorm) + FC 2 * 64
+          (std = 1e-6 + softplus), decoder = G with ReLU and batch norm, logits
+          out; Bernoulli cross-entropy on [0, 1] pixels + KL, z ~ N(0, I) in
+          training; samples decode z ~ U(-1, 1) as compare_gan v1's evaluation
+          (model.sample_z); Adam 5e-5, beta1 0.5; 15,625 steps (one update each).
 Left as gen does it: samples use the sampled batch's statistics (compare_gan's
 eval graph uses the running averages); k_t is updated from the D update's losses.
 Measured results: not yet measured.
@@ -35,6 +41,7 @@ from gen.study.lucic import games
 from gen.study.lucic import spaces
 
 gan = config_lib.sibling(__file__, 'gan')
+vae = config_lib.sibling(__file__, 'vae')
 
 D_STEPS = 20 * 50_000 // 64  # compare_gan's MNIST budget: 15,625 D steps
 
@@ -42,12 +49,14 @@ D_STEPS = 20 * 50_000 // 64  # compare_gan's MNIST budget: 15,625 D steps
 def _study(game: str, base, d_steps: int):
   c = base()
   with c.unlocked():
-    games.apply(c, games.ARCHITECTURE)
+    games.apply(c, games.VAE_ARCHITECTURE if game == 'vae' else games.ARCHITECTURE)
     games.apply(c, games.overrides(game, spaces.defaults(game, spaces.WIDE), d_steps))
   return c
 
 
 def _mnist(game):
+  if game == 'vae':
+    return lambda: _study(game, lambda: vae.base('mnist'), D_STEPS)
   return lambda: _study(game, gan.mnist, D_STEPS)
 
 

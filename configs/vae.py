@@ -47,7 +47,7 @@ def model(**overrides) -> dict:
   """The VAE's model keys (gen/models/vae/vae.py), with `overrides`."""
   m = dict(
       name='vae',
-      arch='mlp',  # 'mlp' | 'conv'
+      arch='mlp',  # 'mlp' | 'conv' | 'infogan'
       likelihood='bernoulli',  # 'bernoulli' | 'gaussian'
       hidden=(500,),  # widths; one tuple per stochastic layer for a hierarchy
       features=32,  # conv width
@@ -65,6 +65,10 @@ def model(**overrides) -> dict:
       beta=1.0,  # the KL's weight (beta-VAE)
       kl_warmup_steps=0,  # beta rises linearly from 0 over these steps
       capacity=dict(gamma=0.0, max_nats=25.0, steps=100_000),  # gamma > 0: Burgess et al.
+      # arch='infogan' (the VAE of Lucic et al. 2018, configs/lucic.py:vae) only:
+      norm='batch',  # the encoder's batch norm: 'batch' | 'none'
+      layers='compare_gan',  # init and batch-norm conventions: 'compare_gan' | 'gen'
+      sample_z='prior',  # 'prior' | 'uniform': samples decode z ~ U(-1, 1) (compare_gan v1)
   )
   m.update(overrides)
   return m

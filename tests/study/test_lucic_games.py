@@ -37,14 +37,22 @@ def test_uniform_noise_in_minus_one_one():
 
 
 def test_trial_rows_map_onto_config_keys():
-  rows = [r for r in plan.sample_trials(1, 3) if r['game'] != 'vae']
-  for row in rows:
+  for row in plan.sample_trials(1, 3):
     row = dict(row, dataset='digits', seed=2, batch_size=64, d_steps=15_625)
     p = row['params']
     config = config_lib.load(f'{ROOT}/configs/lucic.py:{row["game"]}')
     games.apply(config, games.trial_overrides(row))
     m = config.model
     assert (config.data.name, config.seed, config.train.batch_size) == ('digits', 2, 64)
+    if row['game'] == 'vae':  # one optimizer, one update per step, the encoder's batch norm
+      o = config.optim
+      assert (o.lr, o.b1, o.b2) == (p['learning_rate'], p['beta1'], 0.999)
+      assert config.train.num_steps == 15_625
+      assert m.norm == ('batch' if p['discriminator_batchnorm'] else 'none')
+      assert (m.arch, m.latent_dim, m.sample_z) == ('infogan', (64,), 'uniform')
+      assert not config.data.binarize
+      loop.setup(config)
+      continue
     assert config.optim.g.lr == config.optim.d.lr == p['learning_rate']
     assert config.optim.g.b1 == config.optim.d.b1 == p['beta1']
     assert m.n_disc == p['disc_iters'] and config.train.num_steps == math.ceil(15_625 / m.n_disc)
@@ -79,8 +87,8 @@ def test_refused_combinations_name_the_key():
     config = _lucic(preset, **{key: value})
     with pytest.raises(config_lib.ConfigError, match=r'config\.model\.(image_output|g_activation)'):
       loop.setup(config)
-  with pytest.raises(config_lib.ConfigError, match='the VAE is not a GAN'):
-    games.overrides('vae', spaces.defaults('vae', spaces.WIDE))
+  with pytest.raises(config_lib.ConfigError, match="'pixelcnn' is not a game"):
+    games.overrides('pixelcnn', spaces.defaults('vae', spaces.WIDE))
   with pytest.raises(config_lib.ConfigError, match='wgan takes exactly'):
     games.overrides('wgan', spaces.defaults('ns_gan', spaces.WIDE))
 

@@ -252,6 +252,28 @@ def test_phase3_repeats_the_best_trial_with_new_seeds():
   assert [r['seed'] for r in p3] == [0, 1]
 
 
+def test_phase3_grows_by_a_game_planned_later_and_keeps_its_trial_numbers(tmp_path):
+  """A study whose phase 3 was planned before one game's phase-1 trials ran (the VAE of
+  the cpu study): planning again appends that game's seeds after the existing phase-3
+  trials, whose numbers stay; a different best for a game already planned is refused."""
+  out = str(tmp_path)
+  plan.write_plan('smoke', out)
+  rows = plan.plan_trials('smoke')
+  vae = next(r for r in rows if r['game'] == 'vae')
+  plan.add_phase3(out, {('digits', 'ns_gan'): rows[1], ('digits', 'lsgan'): rows[-3]})
+  before = [json.loads(line) for line in (tmp_path / plan.TRIALS_FILE).read_text().splitlines()]
+  added = plan.add_phase3(out, {('digits', 'ns_gan'): rows[1], ('digits', 'vae'): vae, ('digits', 'lsgan'): rows[-3]})  # fmt: skip
+  after = [json.loads(line) for line in (tmp_path / plan.TRIALS_FILE).read_text().splitlines()]
+  assert added['written'] and after[: len(before)] == before
+  new = [(r['trial'], r['game'], r['phase']) for r in after[len(before) :]]
+  assert new == [(len(rows) + 2, 'vae', 3)]
+  assert after[-1]['params'] == vae['params'] and added['phase3_best']['digits/vae'] == vae['trial']
+  again = plan.add_phase3(out, {('digits', 'ns_gan'): rows[1], ('digits', 'vae'): vae, ('digits', 'lsgan'): rows[-3]})  # fmt: skip
+  assert again['written'] is False
+  with pytest.raises(config_lib.ConfigError, match='other phase-1 results'):
+    plan.add_phase3(out, {('digits', 'ns_gan'): rows[0], ('digits', 'vae'): vae, ('digits', 'lsgan'): rows[-3]})  # fmt: skip
+
+
 def test_studies_are_checked():
   with pytest.raises(config_lib.ConfigError, match="unknown study 'nope'; valid studies: cpu"):
     studies.get('nope')

@@ -126,7 +126,7 @@ def _check_study_options(cfg, data):
   """The compare_gan options (module docstring) against their values and each other."""
   config_lib.require_choice(cfg.z_prior, 'model.z_prior', Z_PRIORS)
   config_lib.require_choice(cfg.g_activation, 'model.g_activation', networks.ACTIVATIONS)
-  config_lib.require_choice(cfg.image_output, 'model.image_output', networks.OUTPUTS)
+  config_lib.require_choice(cfg.image_output, 'model.image_output', tuple(_OUTPUT_SCALE))
   config_lib.require_choice(cfg.layers, 'model.layers', networks.LAYERS)
   config_lib.require_choice(cfg.ls_on, 'model.ls_on', games.LS_ON)
   config_lib.require_choice(cfg.penalty_on, 'model.penalty_on', penalties.PENALTY_ON)

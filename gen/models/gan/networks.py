@@ -60,7 +60,7 @@ from gen.nn import MLP, Conv, ConvTranspose, MinibatchDiscrimination, MinibatchS
 NORMS = ('batch', 'layer', 'none')
 MINIBATCH = ('none', 'features', 'stddev')
 ACTIVATIONS = ('relu', 'lrelu')
-OUTPUTS = ('tanh', 'sigmoid')
+OUTPUTS = ('tanh', 'sigmoid', 'none')  # 'none': logits (the study's VAE decoder)
 LAYERS = ('gen', 'compare_gan')
 
 
@@ -138,7 +138,7 @@ def _activation(name: str):
 
 
 def _squash(name: str):
-  return nn.tanh if name == 'tanh' else nn.sigmoid
+  return {'tanh': nn.tanh, 'sigmoid': nn.sigmoid, 'none': lambda x: x}[name]
 
 
 class MLPGenerator(nn.Module):
@@ -300,6 +300,7 @@ class InfoGANDiscriminator(nn.Module):
   kernel_dim: int = 5
   leak: float = 0.2
   layers: str = 'gen'
+  out_features: int = 0  # 0: (N,) logits; n: (N, n) from the last FC (the study's VAE encoder)
 
   def __post_init__(self):
     infogan_quarter(self.size)
@@ -319,7 +320,8 @@ class InfoGANDiscriminator(nn.Module):
     x = act(_norm(self.norm, train, _conv(128, layers, normed)(x), layers))
     x = _dense(1024, layers, normed)(x.reshape(x.shape[0], -1))
     x = act(_norm(self.norm, train, x, layers))
-    return _dense(1, layers)(_minibatch(self, x))[:, 0]
+    out = _dense(max(1, self.out_features), layers)(_minibatch(self, x))
+    return out if self.out_features else out[:, 0]
 
 
 def began_energy(x, reconstruction):

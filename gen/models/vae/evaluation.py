@@ -38,7 +38,9 @@ def make_evaluate(net, eval_params, onehot, iwae_ks, chunk, opt, info, disentang
   """evaluate(state, batches, key) -> the numbers of the module docstring; on dsprites
   with `disentanglement` (eval.disentanglement: num_train, num_eval, batch_size) also the
   beta-VAE disentanglement metric of z_1's posterior means (Higgins et al. 2017)."""
-  binary = opt['likelihood'] == 'bernoulli'  # a pmf over {0, 1}: bits/dim are defined
+  # A pmf over {0, 1} on binary data: bits/dim are defined (on [0, 1] data the Bernoulli
+  # term is a cross-entropy, not a likelihood: the study's VAE).
+  binary = opt['likelihood'] == 'bernoulli' and opt.get('binary_data', True)
   num_dims = math.prod(info.shape)
 
   @jax.jit

@@ -86,21 +86,29 @@ class Hierarchy:
 
   # ---------------------------------------------------------------- initialisation
 
-  def init(self, key, x, onehot) -> dict[str, Any]:
+  def init(self, key, x, onehot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params, batch_stats) by network name; batch_stats holds the networks with
+    batch norm only."""
     keys = iter(jax.random.split(key, 2 * self.depth + 1))
-    params, inp = {}, self._input(x, onehot)
-    for l, (fam, enc) in enumerate(zip(self.families, self.encoders)):
-      params[_name('enc', l)] = enc.init(next(keys), inp)['params']
-      h, features = enc.apply({'params': params[_name('enc', l)]}, inp)
+    params, stats, inp = {}, {}, self._input(x, onehot)
+
+    def init_one(name, module, *args):
+      variables = module.init(next(keys), *args)
+      params[name] = variables['params']
+      if variables.get('batch_stats'):
+        stats[name] = variables['batch_stats']
+      return module.apply(variables, *args, mutable=True)[0]
+
+    for l, fam in enumerate(self.families):
+      h, features = init_one(_name('enc', l), self.encoders[l], inp)
       z = jnp.zeros(h.shape[:1] + (fam.dim,), h.dtype)
       inp = features if self.inference == 'top_down' else z
-      dec_input = with_labels(z, onehot) if l == 0 else z
-      params[_name('dec', l)] = self.decoders[l].init(next(keys), dec_input)['params']
+      init_one(_name('dec', l), self.decoders[l], with_labels(z, onehot) if l == 0 else z)
     if self.prior == 'vamp':
       mean, std = self.pseudo_init
       shape = (self.num_pseudo,) + tuple(self.data_shape)
       params['pseudo'] = mean + std * jax.random.normal(next(keys), shape)
-    return params
+    return params, stats
 
   def _input(self, x, onehot):
     """The first encoder's input: labels appended as channels of the image (conv

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gen.models.gan import networks as gan_networks
 from gen.nn import MLP, Conv, ConvTranspose
 
 ACTIVATIONS = {
@@ -86,6 +87,42 @@ class ConvDecoder(nn.Module):
     for i in reversed(range(1, self.up)):
       x = self.activation(ConvTranspose(self.features * 2 ** (i - 1))(x))
     return ConvTranspose(self.out_channels)(x)
+
+
+class InfoGANEncoder(nn.Module):
+  """The VAE of Lucic et al. 2018 (compare_gan src/gans/VAE.py): the study's D trunk
+  (InfoGAN, gen/models/gan/networks.py; batch norm a searched choice, `norm`) with a
+  last FC of 2 * z_dim, std = 1e-6 + softplus(second half). Returns [mean, log_var]
+  for the Gaussian family (log_var = 2 log std) and the same as features."""
+
+  size: int
+  out: int
+  norm: str = 'batch'
+  layers: str = 'compare_gan'
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    h = gan_networks.InfoGANDiscriminator(
+        self.size, norm=self.norm, layers=self.layers, out_features=self.out
+    )(x, train)
+    mean, raw = jnp.split(h, 2, axis=-1)
+    h = jnp.concatenate([mean, 2.0 * jnp.log(1e-6 + nn.softplus(raw))], axis=-1)
+    return h, h
+
+
+class InfoGANDecoder(nn.Module):
+  """The study's VAE decoder: its InfoGAN G with ReLU (compare_gan's VAE.py; the GANs'
+  G uses lrelu), batch norm in every hidden layer, Bernoulli logits out."""
+
+  size: int
+  channels: int
+  layers: str = 'compare_gan'
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    return gan_networks.InfoGANGenerator(
+        self.size, self.channels, activation='relu', output='none', layers=self.layers
+    )(z, train)
 
 
 def with_labels(x, onehot):

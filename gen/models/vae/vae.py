@@ -12,11 +12,25 @@ log q(z_i|x), rec_i = log p(x|z_i), KL_i closed form where there is one, else lo
           capacity.steps (Burgess et al. 2018, eq. 8, on the batch means as 1Konny/Beta-VAE)
   'iwae'  log (1/k) sum_i w_i (Burda et al. 2016, eq. 8)
 A vMF latent's rejection sampler adds its gradient correction (gen/distributions/vmf.py).
+
+arch='infogan' is the VAE of Lucic et al. 2018 (compare_gan src/gans/VAE.py): the study's
+InfoGAN D trunk as encoder (batch norm per `norm`, compare_gan's searched
+discriminator_batchnorm) and its G with ReLU as decoder (batch norm always). Batch norm
+trains on batch statistics; the running averages (decay 0.999 with layers=compare_gan) are
+updated from the step's first draw at the step's parameters, in a second forward pass
+(the loss's pass runs under the draws' vmap and discards them). Bounds, reconstructions and
+figures use the running averages (a per-example model); `sample` normalises with the
+sampled batch's statistics, as gen's GAN generators do, so that short runs are not judged
+through running averages that still carry their initial values (after 1,000 steps at
+decay 0.999 they are 37 % initial). `sample_z='uniform'` decodes z ~ U(-1, 1) instead of
+prior draws: compare_gan v1 evaluates every model of the study, the VAE included, so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +48,8 @@ from gen.train import state as state_lib
 from gen.train.model import Model
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
-ARCHS = ('mlp', 'conv')
+ARCHS = ('mlp', 'conv', 'infogan')
+SAMPLE_Z = ('prior', 'uniform')
 POSTERIORS = ('gaussian', 'vmf')
 OBJECTIVES = ('elbo', 'iwae')
 # Keys added after the first VAE: runs saved before them read these values.
@@ -43,6 +58,7 @@ DEFAULTS = dict(
     prior='standard', num_pseudo=500, pseudo_init=(0.05, 0.01), conditional=False,
     objective='elbo', k=1, beta=1.0, kl_warmup_steps=0,
     capacity=dict(gamma=0.0, max_nats=25.0, steps=100_000),
+    norm='batch', layers='compare_gan', sample_z='prior',
 )  # fmt: skip
 
 
@@ -96,11 +112,34 @@ def _check(opt, info):
   if opt['objective'] == 'iwae':
     plain = opt['beta'] == 1.0 and not opt['kl_warmup_steps'] and not opt['capacity']['gamma']
     req(plain, 'model.objective', 'iwae', 'is the bound itself: beta, kl_warmup_steps and capacity need objective=elbo')  # fmt: skip
+  config_lib.require_choice(opt['sample_z'], 'model.sample_z', SAMPLE_Z)
+  if opt['arch'] == 'infogan':
+    _check_infogan(opt, info)
+  else:
+    for key in ('norm', 'layers'):
+      req(opt[key] == DEFAULTS[key], f'model.{key}', opt[key], 'only the infogan networks take it; set model.arch=infogan')  # fmt: skip
+  if opt['sample_z'] == 'uniform':
+    req(opt['prior'] == 'standard' and len(dims) == 1 and opt['posterior'] == 'gaussian', 'model.sample_z', 'uniform', 'replaces the draws of a one-layer Gaussian model with a standard prior')  # fmt: skip
   if opt['arch'] == 'conv':
     scale = 2 ** opt['conv_down']
     req(info.shape[0] % scale == 0 and info.shape[1] % scale == 0, 'model.arch', 'conv',
         f'needs a height and width divisible by {scale} (model.conv_down={opt["conv_down"]}); '
         f'{info.name} is {info.shape[0]}x{info.shape[1]}: use model.arch=mlp')  # fmt: skip
+
+
+def _check_infogan(opt, info):
+  """The study's VAE: one Gaussian layer, unconditional, square images of a size / 4."""
+  from gen.models.gan import networks as gan_networks  # pylint: disable=import-outside-toplevel
+
+  req = config_lib.require
+  config_lib.require_choice(opt['norm'], 'model.norm', ('batch', 'none'))
+  config_lib.require_choice(opt['layers'], 'model.layers', gan_networks.LAYERS)
+  kinds = (opt['posterior'], opt['prior'])
+  one = len(opt['latent_dims']) == 1 and kinds == ('gaussian', 'standard')
+  req(one, 'model.arch', 'infogan', 'is the one-layer Gaussian VAE of Lucic et al. 2018: set model.latent_dim to one size, model.posterior=gaussian, model.prior=standard')  # fmt: skip
+  req(not opt['conditional'], 'model.conditional', True, 'is not available with model.arch=infogan')
+  h, w = info.shape[0], info.shape[1]
+  req(h == w and h % 4 == 0, 'model.arch', 'infogan', f'needs square images of a size divisible by 4; {info.name} is {h}x{w}')  # fmt: skip
 
 
 def _check_eval(eval_cfg):
@@ -116,7 +155,10 @@ def _hierarchy(opt, info, apply) -> hierarchy.Hierarchy:
   dims, hiddens, shape = opt['latent_dims'], opt['hiddens'], tuple(info.shape)
   families = tuple(latents.family(opt['posterior'], d) for d in dims)
   channels = shape[-1] * (2 if opt['likelihood'] == 'gaussian' else 1)
-  if opt['arch'] == 'conv':
+  if opt['arch'] == 'infogan':
+    enc0 = networks.InfoGANEncoder(shape[0], families[0].out_size, opt['norm'], opt['layers'])
+    dec0 = networks.InfoGANDecoder(shape[0], channels, opt['layers'])
+  elif opt['arch'] == 'conv':
     enc0 = networks.ConvEncoder(opt['features'], families[0].out_size, opt['conv_down'], act)
     dec0 = networks.ConvDecoder(opt['features'], shape, channels, opt['conv_down'], act)
   else:
@@ -138,18 +180,43 @@ def _hierarchy(opt, info, apply) -> hierarchy.Hierarchy:
       families=families, encoders=encoders, decoders=decoders, inference=opt['inference'],
       prior=opt['prior'], log_likelihood=log_lik, data_mean=mean, data_shape=shape,
       num_pseudo=opt['num_pseudo'], pseudo_init=tuple(opt['pseudo_init']), apply=apply,
-      image_input=opt['arch'] == 'conv',
+      image_input=opt['arch'] != 'mlp',
   )  # fmt: skip
+
+
+class WithStats(NamedTuple):
+  """A batch-norm network's entry in the params the Hierarchy reads: its params and
+  running statistics (constants to the loss's gradient)."""
+
+  params: Any
+  batch_stats: Any
+
+
+def with_stats(params: dict, stats: dict) -> dict:
+  return {n: WithStats(p, stats[n]) if n in stats else p for n, p in params.items()}
 
 
 def build(config, info) -> Model:
   opt = options(config.model)
   _check(opt, info)
   _check_eval(config.eval)
+  opt['binary_data'] = info.levels == 2 or bool(config.data.get('binarize', False))
   classes = labels_lib.num_classes(config, info, 'VAE') if opt['conditional'] else 0
   dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
-  apply = lambda module, params, *args: gnn.apply(module, params, {}, *args, dtype=dtype)[0]
-  net = _hierarchy(opt, info, apply)
+
+  def make_apply(train: bool):
+    """(module, params or WithStats, *args) -> output; batch norm on the batch's
+    statistics (train) or the running averages."""
+
+    def apply(module, variables, *args):
+      if isinstance(variables, WithStats):
+        return gnn.apply(module, variables.params, variables.batch_stats, *args, train=train, dtype=dtype)[0]  # fmt: skip
+      return gnn.apply(module, variables, {}, *args, dtype=dtype)[0]
+
+    return apply
+
+  net = _hierarchy(opt, info, make_apply(False))  # evaluation: running averages
+  net_batch = dataclasses.replace(net, apply=make_apply(True))  # training and sampling
   tx = optim.make(config.optim, 'optim')
   k, beta, warmup, cap = opt['k'], opt['beta'], opt['kl_warmup_steps'], opt['capacity']
   onehot = lambda batch: jax.nn.one_hot(batch['label'], classes) if classes else None
@@ -157,10 +224,11 @@ def build(config, info) -> Model:
   def draws(params, batch, key, n):
     """n draws per example, stacked on a leading axis: a Draw of (n, N) arrays."""
     x, y = batch['x'], onehot(batch)
-    return jax.vmap(lambda i: net.draw(params, x, y, jax.random.fold_in(key, i)))(jnp.arange(n))
+    one = lambda i: net_batch.draw(params, x, y, jax.random.fold_in(key, i))
+    return jax.vmap(one)(jnp.arange(n))
 
-  def loss_fn(params, batch, key, step):
-    d = draws(params, batch, key, k)
+  def loss_fn(params, stats, batch, key, step):
+    d = draws(with_stats(params, stats), batch, key, k)
     if opt['objective'] == 'iwae':
       per_example = vmf.surrogate(bounds.logmeanexp(d.log_w), jnp.sum(d.ell, axis=0))
       loss = -jnp.mean(per_example)
@@ -180,25 +248,46 @@ def build(config, info) -> Model:
 
   def init(key, batch):
     k_net, k_rng = jax.random.split(key)
-    params = net.init(k_net, batch['x'], onehot(batch))
-    return state_lib.create(k_rng, params, {'vae': tx.init(params)})
+    params, stats = net.init(k_net, batch['x'], onehot(batch))
+    return state_lib.create(k_rng, params, {'vae': tx.init(params)}, batch_stats=stats)
+
+  def running_stats(params, stats, batch, key):
+    """Batch norm's running averages after this step: the forward pass of the loss's
+    first draw (the same z) at the step's parameters (the infogan arch: one layer)."""
+    if not stats:
+      return stats
+    fam, new = net.families[0], dict(stats)
+    (h, _), enc_stats = gnn.apply(net.encoders[0], params['enc'], stats.get('enc', {}), batch['x'], train=True, dtype=dtype)  # fmt: skip
+    if 'enc' in stats:
+      new['enc'] = enc_stats
+    z, _ = fam.sample(jax.random.split(jax.random.fold_in(key, 0), 1)[0], fam.parse(h))
+    _, new['dec'] = gnn.apply(net.decoders[0], params['dec'], stats['dec'], z, train=True, dtype=dtype)  # fmt: skip
+    return new
 
   def train_step(state, batch, key):
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    (loss, aux), grads = grad_fn(state.params, batch, key, state.step.astype(jnp.float32))
+    (loss, aux), grads = grad_fn(state.params, state.batch_stats, batch, key, state.step.astype(jnp.float32))  # fmt: skip
     updates, opt_state = tx.update(grads, state.opt_state['vae'], state.params)
-    new = state.replace(params=optax.apply_updates(state.params, updates), opt_state={'vae': opt_state})  # fmt: skip
+    new = state.replace(
+        params=optax.apply_updates(state.params, updates),
+        opt_state={'vae': opt_state},
+        batch_stats=running_stats(state.params, state.batch_stats, batch, key),
+    )
     return new, {'vae/loss': loss, 'vae/grad_norm': optax.tree.norm(grads), **aux}
 
   def eval_params(state):
-    return {name: state_lib.network_params(state, name) for name in net.network_names}
+    params = {name: state_lib.network_params(state, name) for name in net.network_names}
+    return with_stats(params, state.batch_stats)
 
   def sample(state, key, n, labels=None):
     y = None
     if classes:
       labels = labels_lib.default_labels(n, classes) if labels is None else labels
       y = jax.nn.one_hot(labels, classes)
-    return net.generate(eval_params(state), key, n, y)
+    if opt['sample_z'] == 'uniform':
+      z = jax.random.uniform(key, (n, opt['latent_dims'][0]), minval=-1.0, maxval=1.0)
+      return net_batch.decode(eval_params(state), z, y)
+    return net_batch.generate(eval_params(state), key, n, y)
 
   iwae_ks = tuple(config.eval.get('iwae_k', (1, 50, 5000)))
   chunk = int(config.eval.get('iwae_chunk', 100))

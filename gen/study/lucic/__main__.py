@@ -135,8 +135,7 @@ def _run() -> None:
   if _WORKERS.value < 1:
     sys.exit(f'error: --workers={_WORKERS.value}: must be >= 1.')
   todo = trials.pending(_DIR.value)
-  print(f'{len(todo)} trials to run, {_WORKERS.value} at a time (trials of '
-        f'{", ".join(trials.NOT_RUN)} are not run: gen does not build the study\'s VAE yet).')  # fmt: skip
+  print(f'{len(todo)} trials to run, {_WORKERS.value} at a time.')
   failed = run_pool(_DIR.value, todo, _WORKERS.value, _pass_through_flags())
   if failed:
     logs = ', '.join(f'{n}: {trials.trial_dir(_DIR.value, n)}/log.txt' for n in failed[:5])

@@ -7,7 +7,8 @@ top of configs/lucic.py's presets (which apply ARCHITECTURE and GAME_QUIRKS);
 `trial_overrides(row)` does so for a row of trials.jsonl (plan.py). The budget is
 counted in D steps, as compare_gan's `training_steps`; gen's step is n_disc D
 updates and one G update, so train.num_steps = plan.g_steps (ceil(d_steps /
-disc_iters)). The VAE is not a GAN of this model and is refused.
+disc_iters)). The VAE (gen's VAE model, arch infogan: VAE_ARCHITECTURE) makes one
+update per step; its disc_iters is sampled but unused, as in compare_gan.
 """
 
 from __future__ import annotations
@@ -65,11 +66,35 @@ GAME_QUIRKS = {
         'model.code_dim': 64,
     },
 }
-GAMES = tuple(GAME_QUIRKS)
+
+# The VAE row (compare_gan src/gans/VAE.py; reference sheet 2.2): gen's VAE model with
+# the study's nets (encoder = D trunk + FC 2 * 64, decoder = G with ReLU), z ~ N(0, I)
+# in training, the Bernoulli cross-entropy on [0, 1] pixels plus the KL; Adam(lr, beta1),
+# b2 0.999. The study's evaluation decodes z ~ U(-1, 1) for every model (v1 quirk).
+VAE_ARCHITECTURE = {
+    'data.scale': 'unit',
+    'data.binarize': False,
+    'model.arch': 'infogan',
+    'model.layers': 'compare_gan',
+    'model.likelihood': 'bernoulli',
+    'model.latent_dim': (64,),
+    'model.sample_z': 'uniform',
+    'train.batch_size': studies.BATCH_SIZE,
+    'optim.name': 'adam',
+    'optim.b2': 0.999,
+    # The study scores samples only; the bounds eval.py adds stay cheap (k = 1).
+    'eval.iwae_k': (1,),
+}
+GAMES = spaces.GAMES  # every game of the study, the VAE included
 
 
 def _param_overrides(name: str, value, game: str) -> dict[str, Any]:
   """The gen keys of one compare_gan parameter."""
+  if game == 'vae':  # one optimizer; disc_iters unused; batch norm is the encoder's
+    keys = dict(learning_rate='optim.lr', beta1='optim.b1', discriminator_batchnorm='model.norm')
+    if name == 'discriminator_batchnorm':
+      value = 'batch' if value else 'none'
+    return {keys[name]: value} if name in keys else {}
   if name == 'learning_rate':
     return {'optim.g.lr': value, 'optim.d.lr': value}
   if name == 'beta1':
@@ -89,10 +114,9 @@ def _param_overrides(name: str, value, game: str) -> dict[str, Any]:
 def overrides(game: str, params: Mapping[str, Any], d_steps: int | None = None) -> dict[str, Any]:
   """{gen config key: value} of compare_gan's parameters `params` for `game` (a
   spaces.GAMES name), and train.num_steps for a budget of d_steps D steps."""
-  if game not in GAME_QUIRKS:
+  if game not in GAMES:
     raise config_lib.ConfigError(
-        f'trial game {game!r} is not a GAN of configs/lucic.py (the VAE is not a GAN); '
-        f'games: {", ".join(GAMES)}.'
+        f'trial game {game!r} is not a game of configs/lucic.py; games: {", ".join(GAMES)}.'
     )
   expected = set(spaces.space(game, spaces.WIDE))
   if set(params) != expected:
@@ -100,7 +124,7 @@ def overrides(game: str, params: Mapping[str, Any], d_steps: int | None = None) 
         f'trial params {sorted(params)} of {game}: {game} takes exactly '
         f'{", ".join(sorted(expected))} (compare_gan names, gen/study/lucic/spaces.py).'
     )
-  out = dict(GAME_QUIRKS[game])
+  out = dict(GAME_QUIRKS.get(game, {}))
   for name, value in sorted(params.items()):
     out.update(_param_overrides(name, value, game))
   if d_steps is not None:

@@ -195,25 +195,37 @@ def write_plan(study, out_dir: str) -> dict:
   return dict(plan, written=True)
 
 
+def _strip(row: Mapping) -> dict:
+  return {k: v for k, v in row.items() if k != 'trial'}
+
+
 def add_phase3(out_dir: str, best: Mapping[tuple[str, str], Mapping]) -> dict:
   """Appends phase 3 (`phase3_trials` of `best`) to OUT/trials.jsonl and records it in
   OUT/plan.json; returns plan.json's content with `written`. Trial numbers of phases 1
   and 2 keep their meaning. Re-running with the same best rows is a no-op; with others
-  (a changed phase 1) it is refused."""
+  for a pair already planned (a changed phase 1) it is refused. Pairs new to `best` (a
+  game whose phase-1 trials finished after phase 3 was planned) are appended after the
+  existing phase-3 trials, whose numbers stay."""
   with open(os.path.join(out_dir, PLAN_FILE)) as f:
     plan = json.load(f)
   with open(os.path.join(out_dir, TRIALS_FILE), 'rb') as f:
     rows = [json.loads(line) for line in f.read().splitlines()]
   study = ml_collections.ConfigDict(plan['study_config'])
   first = [r for r in rows if r['phase'] in (1, 2)]
-  new = phase3_trials(study, best, start=len(first))
-  if 3 in plan['phases']:
-    if [r for r in rows if r['phase'] == 3] != new:
-      raise config_lib.ConfigError(
-          f'{out_dir} already holds a phase 3 planned from other phase-1 results; '
-          'remove its phase-3 trials by hand or start another study directory.'
-      )
+  old = [r for r in rows if r['phase'] == 3]
+  planned = {(r['dataset'], r['game']) for r in old}
+  wanted = phase3_trials(study, best, start=len(first))
+  key = lambda r: (r['dataset'], r['game'], r['seed'])
+  kept = [_strip(r) for r in wanted if (r['dataset'], r['game']) in planned]
+  if sorted(kept, key=key) != sorted(map(_strip, old), key=key):  # old: in the order added
+    raise config_lib.ConfigError(
+        f'{out_dir} already holds a phase 3 planned from other phase-1 results; '
+        'remove its phase-3 trials by hand or start another study directory.'
+    )
+  added = [r for r in wanted if (r['dataset'], r['game']) not in planned]
+  if 3 in plan['phases'] and not added:
     return dict(plan, written=False)
+  new = old + _numbered([_strip(r) for r in added], len(first) + len(old))
   data = trials_bytes(first + new)
   plan.update(
       phases=[1, 2, 3],

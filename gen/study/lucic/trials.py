@@ -44,9 +44,6 @@ from gen.train import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TRIALS_DIR, RESULT_FILE = 'trials', 'result.json'
-# Games of the study that gen does not run yet: their trials stay in the plan (so trial
-# numbers match compare_gan's list) but are skipped by `pending` and phase 3.
-NOT_RUN = ('vae',)
 # Where a job array gives a task its trial index: SLURM, a Kubernetes Indexed Job.
 INDEX_ENV = ('SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX')
 # Sample-quality metrics a trial records per checkpoint (gen.eval.sample_quality names).
@@ -98,11 +95,6 @@ def gen_steps(row: Mapping) -> int:
 def config_of(row: Mapping) -> ml_collections.ConfigDict:
   """The trial's gen config: configs/lucic.py's preset for its game with the row's
   dataset, seed, parameters and budget, every checkpoint kept for scoring."""
-  if row['game'] == 'vae':
-    raise config_lib.ConfigError(
-        f'trial {row["trial"]} is the study\'s VAE, which gen does not run yet (the study\'s '
-        'GAN games only); leave it out of the plan (study games) or run its GAN trials.'
-    )
   config = config_lib.load(f'{ROOT}/configs/lucic.py:{row["game"]}')
   every = gen_steps(row)
   values = {
@@ -248,19 +240,18 @@ def results(study_dir: str) -> list[dict]:
 
 
 def pending(study_dir: str) -> list[int]:
-  """Trials without a result.json, in order (not those of NOT_RUN games)."""
+  """Trials without a result.json, in order."""
   _, rows = read_plan(study_dir)
-  return [r['trial'] for r in rows if r['game'] not in NOT_RUN and not os.path.isfile(os.path.join(trial_dir(study_dir, r['trial']), RESULT_FILE))]  # fmt: skip
+  return [r['trial'] for r in rows if not os.path.isfile(os.path.join(trial_dir(study_dir, r['trial']), RESULT_FILE))]  # fmt: skip
 
 
 def best_of_phase(study_dir: str, phase: int = 1) -> dict[tuple[str, str], dict]:
   """{(dataset, game): the trial row with the lowest best FID} over a phase's trials
   (compare_gan `BestFIDPerModel`; ties: the lower trial number). Every trial of the phase
   must be finished (ConfigError naming the pending ones): the choice must not depend on
-  which trials happened to finish first. Pairs whose trials all failed, and NOT_RUN
-  games, are left out."""
+  which trials happened to finish first. Pairs whose trials all failed are left out."""
   _, rows = read_plan(study_dir)
-  phase_rows = [r for r in rows if r['phase'] == phase and r['game'] not in NOT_RUN]
+  phase_rows = [r for r in rows if r['phase'] == phase]
   done = {r['trial']: r for r in results(study_dir)}
   missing = [r['trial'] for r in phase_rows if r['trial'] not in done]
   if missing:
