@@ -18,6 +18,7 @@ from gen.models.gan import networks
 from gen.study.lucic import games
 from gen.study.lucic import plan
 from gen.study.lucic import spaces
+from gen.study.lucic import trials
 from gen.train import loop
 
 DIGITS = {'data.name': 'digits', 'train.batch_size': 16}
@@ -51,6 +52,9 @@ def test_trial_rows_map_onto_config_keys():
       assert m.norm == ('batch' if p['discriminator_batchnorm'] else 'none')
       assert (m.arch, m.latent_dim, m.sample_z) == ('infogan', (64,), 'uniform')
       assert not config.data.binarize
+      # disc_iters is drawn for the VAE too, and unused: checkpoints stay 250 D steps apart.
+      trial = dict(row, trial=0, g_steps=15_625, checkpoint_every=250, eval=dict(num_samples=8, real_split='test'))  # fmt: skip
+      assert trials.config_of(trial).train.checkpoint_every == 250
       loop.setup(config)
       continue
     assert config.optim.g.lr == config.optim.d.lr == p['learning_rate']

@@ -41,6 +41,7 @@ from gen import nn as gnn
 from gen.losses import bounds
 from gen.losses import likelihood
 from gen.models import labels as labels_lib
+from gen.models.gan import networks as gan_networks
 from gen.models.vae import evaluation, hierarchy, latents, networks
 from gen.distributions import vmf
 from gen.train import optim
@@ -129,8 +130,6 @@ def _check(opt, info):
 
 def _check_infogan(opt, info):
   """The study's VAE: one Gaussian layer, unconditional, square images of a size / 4."""
-  from gen.models.gan import networks as gan_networks  # pylint: disable=import-outside-toplevel
-
   req = config_lib.require
   config_lib.require_choice(opt['norm'], 'model.norm', ('batch', 'none'))
   config_lib.require_choice(opt['layers'], 'model.layers', gan_networks.LAYERS)

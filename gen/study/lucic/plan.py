@@ -67,11 +67,15 @@ def sample_trials(
   return rows
 
 
+def d_steps_per_step(game: str, params: Mapping) -> int:
+  """D steps in one step of gen's loop: disc_iters (the VAE's is sampled but unused: one
+  update per step)."""
+  return 1 if game == 'vae' else params['disc_iters']
+
+
 def g_steps(game: str, params: Mapping, d_steps: int) -> int:
   """G updates in a budget of d_steps D steps (the VAE: one update per step)."""
-  if game == 'vae':
-    return d_steps
-  return math.ceil(d_steps / params['disc_iters'])
+  return math.ceil(d_steps / d_steps_per_step(game, params))
 
 
 def _trial(study, phase, dataset, game, sample_id, seed, params) -> dict:

@@ -89,7 +89,7 @@ def trial_dir(study_dir: str, trial: int) -> str:
 def gen_steps(row: Mapping) -> int:
   """gen steps (each n_disc D updates and one G update) between a row's checkpoints: its
   checkpoint interval in D steps, counted as compare_gan does."""
-  return max(1, row['checkpoint_every'] // row['params'].get('disc_iters', 1))
+  return max(1, row['checkpoint_every'] // plan_lib.d_steps_per_step(row['game'], row['params']))
 
 
 def config_of(row: Mapping) -> ml_collections.ConfigDict:
