@@ -13,9 +13,10 @@ protocol made small.
          seeds; 1,000 D steps (1.3 epochs of 50,000), a checkpoint every 250;
          classifier FID on 2,000 samples vs 2,000 test images. Sized from the measured
          InfoGAN step (0.14-0.23 s per D step on 2 cores, configs/lucic.py): about
-         5 minutes a trial with its 4 evaluations; 21 GAN trials in phase 1 (the 3 VAE
-         trials are not run) and 7 in phase 3 (seed 0 repeats its phase-1 trial and
-         takes its result), about 2.3 hours (measured 2 h 24 min; docs/RESULTS.md).
+         5 minutes a trial with its 4 evaluations; 24 trials in phase 1 and 8 in
+         phase 3 (seed 0 repeats its phase-1 trial and takes its result), about 2.7
+         hours (measured: 2 h 24 min for the 7 GAN games, about 25 minutes more for
+         the VAE, run later; docs/RESULTS.md).
   smoke  seconds: 2 samples per game, 20 D steps, on the built-in digits.
 
 The samples of a study depend on its sample counts (one random stream runs through
