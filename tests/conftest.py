@@ -70,6 +70,16 @@ def run_cli(
   return proc
 
 
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+  """The one `error: ...` line of a command that failed as a user mistake should: exit
+  status 1, no traceback, exactly one such line on stderr."""
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert len(lines) == 1, proc.stderr[-2000:]
+  return lines[0]
+
+
 def run_module(
     module: str, *args: str, env: dict | None = None, timeout: int = 600, check: bool = True
 ) -> subprocess.CompletedProcess:

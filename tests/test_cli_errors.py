@@ -4,18 +4,9 @@ traceback, naming the value that was wrong; nothing already saved is touched."""
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, one_error_line, run_cli
 from gen import config as config_lib
 from gen.eval import inception
-
-
-def _error_line(proc) -> str:
-  """The one `error:` line of a failed command, after checking how it failed."""
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
-  assert len(lines) == 1, proc.stderr[-2000:]
-  return lines[0]
 
 
 @pytest.mark.parametrize('batch_size', ['0', '-5'])
@@ -28,7 +19,7 @@ def test_a_bad_batch_size_is_one_line_and_writes_nothing(tmp_path, batch_size):
       f'--config.train.batch_size={batch_size}',
       check=False,
   )
-  line = _error_line(proc)
+  line = one_error_line(proc)
   assert f'config.train.batch_size={batch_size}: must be an integer >= 1' in line
   assert not work.exists()
 
@@ -37,7 +28,7 @@ def test_a_workdir_that_is_a_file_is_one_line_and_the_file_is_kept(tmp_path):
   work = tmp_path / 'notes.txt'
   work.write_text('my notes')
   for script, args in (('train.py', ['--config=configs/gan.py:smoke']), ('eval.py', [])):
-    line = _error_line(run_cli(script, f'--workdir={work}', *args, check=False))
+    line = one_error_line(run_cli(script, f'--workdir={work}', *args, check=False))
     assert f'--workdir={work} is a file' in line, script
   assert work.read_text() == 'my notes'
 
@@ -58,7 +49,7 @@ def test_inception_weights_of_random_bytes_are_one_line_naming_the_file(tmp_path
       f'--inception_weights={weights}',
       check=False,
   )
-  line = _error_line(proc)
+  line = one_error_line(proc)
   assert f'Inception weights {weights} is not a readable torch.save file' in line
   assert inception.WEIGHTS_FILE in line
   assert '--inception_weights' in line
@@ -70,7 +61,7 @@ def test_an_override_without_its_config_prefix_is_one_line_and_trains_nothing(tm
   # preset's full schedule.
   work = tmp_path / 'run'
   for script, args in (('train.py', ['--config=configs/gan.py:smoke']), ('eval.py', [])):
-    line = _error_line(run_cli(script, f'--workdir={work}', *args, 'train.num_steps=10', check=False))
+    line = one_error_line(run_cli(script, f'--workdir={work}', *args, 'train.num_steps=10', check=False))
     assert "unexpected argument 'train.num_steps=10'" in line, script
     assert '--config.train.num_steps=10' in line, script
   assert not work.exists()

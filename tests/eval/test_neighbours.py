@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import runs
-from conftest import ROOT, run_module
+from conftest import ROOT, one_error_line, run_module
 from PIL import Image
 
 from gen import config as config_lib
@@ -188,14 +188,6 @@ def test_the_samples_are_those_eval_py_draws(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------- command line
 
 
-def _error_line(proc) -> str:
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
-  assert len(lines) == 1, proc.stderr[-2000:]
-  return lines[0]
-
-
 def test_cli_on_a_digits_gan_writes_the_panel_histogram_and_finite_statistics(tmp_path):
   work = tmp_path / 'gan'
   runs.train(
@@ -225,13 +217,13 @@ def test_cli_on_a_digits_gan_writes_the_panel_histogram_and_finite_statistics(tm
 
 
 @pytest.mark.parametrize('case', ['missing', 'ring8'])
-def test_cli_bad_input_is_one_error_line(tmp_path, case):
+def test_cli_bad_input_is_oneone_error_line(tmp_path, case):
   work = tmp_path / 'run'
   if case == 'ring8':
     work.mkdir()  # config.json alone: the refusal comes before any checkpoint is read
     config = config_lib.load(f'{ROOT}/configs/gan.py:ring8')
     (work / 'config.json').write_text(config_lib.to_json(config))
-  line = _error_line(run_module('gen.eval.neighbours', f'--workdir={work}', check=False))
+  line = one_error_line(run_module('gen.eval.neighbours', f'--workdir={work}', check=False))
   want = {'missing': 'config.json not found', 'ring8': "'ring8' is 2D points, not images"}[case]
   assert want in line
   assert not (work / 'neighbours').exists()

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, run_module
+from conftest import ROOT, one_error_line, run_module
 from gen.study.lucic import plan as plan_lib
 from gen.study.lucic import studies
 from gen.study.lucic import trials as trials_lib
@@ -49,18 +49,11 @@ def _result(study_dir, trial):
     return json.load(f)
 
 
-def _one_error_line(proc):
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  lines = [line for line in proc.stderr.splitlines() if line.strip()]
-  assert lines[-1].startswith('error: ') and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-  return lines[-1]
-
-
 def test_pool_runs_the_study_phase3_repeats_the_best_and_the_report_traces_it(tmp_path, digits_classifier):
   study = tmp_path / 'study'
   plan_lib.write_plan(_tiny_study(), str(study))
   clf = f'--classifier={digits_classifier}'
-  assert 'phase 1 of' in _one_error_line(_lucic('plan', f'--out={study}', '--phase=3', check=False))
+  assert 'phase 1 of' in one_error_line(_lucic('plan', f'--out={study}', '--phase=3', check=False))
   _lucic('run', f'--dir={study}', '--workers=2', clf)
   first = {n: _result(study, n) for n in (0, 1)}
   for r in first.values():
@@ -134,18 +127,18 @@ def test_a_killed_trial_resumes_to_the_uninterrupted_result(tmp_path, digits_cla
 def test_bad_study_inputs_are_one_line_errors(tmp_path):
   study = tmp_path / 'study'
   plan_lib.write_plan(_tiny_study(), str(study))
-  assert 'trials 0..1' in _one_error_line(_lucic('run', f'--dir={study}', '--trial=7', check=False))
-  assert 'holds no study plan' in _one_error_line(_lucic('run', f'--dir={tmp_path / "none"}', '--trial=0', check=False))  # fmt: skip
-  assert 'no trial' in _one_error_line(_lucic('report', f'--dir={study}', check=False))
-  assert "--executor='pbs'" in _one_error_line(_lucic('submit', f'--dir={study}', '--executor=pbs', check=False))  # fmt: skip
+  assert 'trials 0..1' in one_error_line(_lucic('run', f'--dir={study}', '--trial=7', check=False))
+  assert 'holds no study plan' in one_error_line(_lucic('run', f'--dir={tmp_path / "none"}', '--trial=0', check=False))  # fmt: skip
+  assert 'no trial' in one_error_line(_lucic('report', f'--dir={study}', check=False))
+  assert "--executor='pbs'" in one_error_line(_lucic('submit', f'--dir={study}', '--executor=pbs', check=False))  # fmt: skip
   other = tmp_path / 'other'
   shutil.copytree(study, other)
   with open(other / plan_lib.TRIALS_FILE, 'a') as f:
     f.write('{}\n')  # a trial list changed by hand
-  assert 'changed by hand' in _one_error_line(_lucic('run', f'--dir={other}', '--trial=0', check=False))
+  assert 'changed by hand' in one_error_line(_lucic('run', f'--dir={other}', '--trial=0', check=False))
   env_index = run_module('gen.study.lucic', 'run', f'--dir={study}', check=False,
                          env={'SLURM_ARRAY_TASK_ID': 'x'})  # fmt: skip
-  assert "$SLURM_ARRAY_TASK_ID='x'" in _one_error_line(env_index)
+  assert "$SLURM_ARRAY_TASK_ID='x'" in one_error_line(env_index)
 
 
 def test_the_kubernetes_manifest_runs_trials_by_completion_index():

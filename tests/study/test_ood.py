@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from conftest import ROOT, data_dir_or_skip, run_cli
+from conftest import ROOT, data_dir_or_skip, one_error_line, run_cli
 from gen import config as config_lib
 from gen.data import iterator
 from gen.data import sources
@@ -158,14 +158,6 @@ def _ood_cli(*args, check=False):
   )
 
 
-def _error_line(proc) -> str:
-  assert proc.returncode == 1, proc.stderr[-2000:]
-  assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-  lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
-  assert len(lines) == 1, proc.stderr[-2000:]
-  return lines[0]
-
-
 @pytest.fixture(scope='module')
 def fashion_run(tmp_path_factory):
   """A 4-step PixelCNN (the smoke network, binarized) on Fashion-MNIST."""
@@ -209,7 +201,7 @@ def test_cli_writes_finite_metrics_json_and_histogram(fashion_run, tmp_path):
 
 def test_cli_refuses_a_dataset_of_another_shape(fashion_run, tmp_path):
   out = tmp_path / 'out'
-  line = _error_line(_ood_cli(f'--workdir={fashion_run}', '--ood=digits', f'--out={out}'))
+  line = one_error_line(_ood_cli(f'--workdir={fashion_run}', '--ood=digits', f'--out={out}'))
   assert '--ood=digits' in line and '(8, 8, 1)' in line and '(28, 28, 1)' in line
   assert not out.exists()
 
@@ -220,7 +212,7 @@ def test_cli_refuses_a_model_without_likelihood(tmp_path):
   work.mkdir()
   config = config_lib.load(f'{ROOT}/configs/gan.py:digits')
   (work / 'config.json').write_text(config_lib.to_json(config))
-  line = _error_line(_ood_cli(f'--workdir={work}', '--ood=digits'))
+  line = one_error_line(_ood_cli(f'--workdir={work}', '--ood=digits'))
   assert "model 'gan'" in line and 'has no likelihood' in line
   assert sorted(p.name for p in work.iterdir()) == ['config.json']
 
