@@ -16,6 +16,9 @@ batch-norm placement, activations, hence the same parameter tensors and counts
   PixelCNN, Gated PixelCNN (gen/models/autoregressive/): masked kernels as
     weight * mask in every forward pass (as ours), the same layers, dilations and
     head; the mean NLL (Bernoulli or 256-way softmax per sub-pixel); Adam.
+  PixelRNN (Row LSTM, Diagonal BiLSTM): as PixelCNN, the recurrences of
+    gen/nn/recurrent.py as Python loops over rows / skewed columns (ours: lax.scan),
+    both directions of the BiLSTM in one loop as ours, the same gate layout.
   All (gen/train/step.py): the EMA of the networks the model names, when
     train.ema_decay > 0; losses and gradient norms as metrics (kept on the
     device: no host sync per step). Not mirrored: our non-finite guard.
@@ -519,11 +522,13 @@ class VAETwin(Twin):
 
 
 class MaskedConv2d(nn.Conv2d):
-  """A 'same' stride-1 convolution whose weight is multiplied by gen.nn.masked's mask."""
+  """A 'same' stride-1 convolution whose weight is multiplied by gen.nn.masked's mask;
+  `k` an int (k x k) or a (kh, kw) pair."""
 
   def __init__(self, c_in, c_out, k, mask_type, groups):
-    super().__init__(c_in, c_out, k, padding=k // 2)
-    mask = causal_mask((k, k), c_in, c_out, mask_type, groups).transpose(3, 2, 0, 1)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    super().__init__(c_in, c_out, (kh, kw), padding=(kh // 2, kw // 2))
+    mask = causal_mask((kh, kw), c_in, c_out, mask_type, groups).transpose(3, 2, 0, 1)
     self.register_buffer('mask', torch.from_numpy(mask.copy()))
 
   def forward(self, x):
@@ -608,9 +613,136 @@ class GatedPixelCNNNet(nn.Module):
     return F.conv2d(F.elu(h), self.head.weight * self.head_mask, self.head.bias)
 
 
+def _skew(x):
+  """gen.nn.recurrent.skew in NCHW: (B, C, H, W) -> (B, C, H, W + H - 1), row r
+  shifted right by r, zeros elsewhere."""
+  b, c, rows, w = x.shape
+  flat = F.pad(x, (0, rows)).reshape(b, c, rows * (w + rows))
+  return flat[..., : rows * (w + rows - 1)].reshape(b, c, rows, w + rows - 1)
+
+
+def _unskew(x, width):
+  """gen.nn.recurrent.unskew in NCHW: (B, C, H, width + H - 1) -> (B, C, H, width)."""
+  b, c, rows, t = x.shape
+  flat = F.pad(x.reshape(b, c, rows * t), (0, rows))
+  return flat.reshape(b, c, rows, t + 1)[..., :width]
+
+
+def _lstm_cell(pre, c_prev, groups, dim):
+  """gen.nn.recurrent.lstm_cell with the 4h gate pre-activations on axis `dim` of `pre`,
+  laid out as `groups` blocks of [o | f | i | g]; the cell state `c_prev` is kept split
+  as (..., groups, h / groups, ...) at `dim`. Returns h (4h -> h on `dim`) and the split c."""
+  z = pre.unflatten(dim, (groups, 4, -1))
+  o, f, i = torch.sigmoid(z.narrow(dim + 1, 0, 3)).unbind(dim + 1)
+  c = f * c_prev + i * torch.tanh(z.select(dim + 1, 3))
+  return (o * torch.tanh(c)).flatten(dim, dim + 1), c
+
+
+class RowLSTM(nn.Module):
+  """gen.nn.recurrent.RowLSTM: a 1 x k mask-B input-to-state conv over the whole map,
+  then a Python loop over rows with the 1 x k state-to-state conv (no bias) of the row
+  above. The state kernel is conv1d's (4h, h, k): ours (k h, 4h) is its
+  reshape(k, h, 4h).permute(2, 1, 0)."""
+
+  def __init__(self, c_in, features, groups, k=3):
+    super().__init__()
+    self.features, self.groups, self.half = features, groups, k // 2
+    self.input_to_state = MaskedConv2d(c_in, 4 * features, (1, k), 'B', groups)
+    bound = 1.0 / math.sqrt(k * features)
+    self.state_kernel = nn.Parameter(torch.empty(4 * features, features, k).uniform_(-bound, bound))
+
+  def forward(self, x):
+    z = self.input_to_state(x)  # (N, 4h, H, W)
+    n, _, rows, w = z.shape
+    z = z.permute(2, 0, 1, 3).contiguous()  # (H, N, 4h, W): one row per step
+    h = z.new_zeros(n, self.features, w)
+    c = z.new_zeros(n, self.groups, self.features // self.groups, w)
+    hs = []
+    for r in range(rows):
+      pre = z[r] + F.conv1d(h, self.state_kernel, padding=self.half)
+      h, c = _lstm_cell(pre, c, self.groups, 1)
+      hs.append(h)
+    return torch.stack(hs, 2)  # (N, h, H, W)
+
+
+class DiagonalBiLSTM(nn.Module):
+  """gen.nn.recurrent.DiagonalBiLSTM: per direction a 1 x 1 mask-B input-to-state conv
+  (the right-to-left one on the mirrored image), skewed; both directions in one Python
+  loop over the skewed columns (as ours: one scan), the 2 x 1 column state kernel as a
+  batched matmul of [h above | h]; learned initial states h0, c0 (D, h); unskewed, the
+  right-to-left map mirrored back and shifted down one row, added."""
+
+  def __init__(self, c_in, features, groups, directions=2):
+    super().__init__()
+    self.features, self.groups = features, groups
+    self.input_to_state = nn.ModuleList(
+        MaskedConv2d(c_in, 4 * features, 1, 'B', groups) for _ in range(directions)
+    )
+    bound = 1.0 / math.sqrt(2 * features)
+    self.state_kernel = nn.Parameter(
+        torch.empty(directions, 2 * features, 4 * features).uniform_(-bound, bound)
+    )
+    self.h0 = nn.Parameter(torch.zeros(directions, features))
+    self.c0 = nn.Parameter(torch.zeros(directions, features))
+
+  def forward(self, x):
+    width = x.shape[3]
+    inputs = (x, x.flip(3))
+    z = torch.stack([conv(x_d) for conv, x_d in zip(self.input_to_state, inputs)])
+    d, n, _, rows, _ = z.shape  # (D, N, 4h, H, W)
+    z = _skew(z.flatten(0, 1)).unflatten(0, (d, n))  # (D, N, 4h, H, T)
+    z = z.permute(4, 0, 1, 3, 2).contiguous()  # (T, D, N, H, 4h): one column per step
+    hid, g = self.features, self.groups
+    h = self.h0[:, None, None].expand(d, n, rows, hid)
+    c = self.c0.view(d, 1, 1, g, hid // g).expand(d, n, rows, g, hid // g)
+    hs = []
+    for t in range(z.shape[0]):
+      above = F.pad(h, (0, 0, 1, 0))[:, :, :-1]  # a zero row on top
+      taps = torch.cat([above, h], -1).view(d, n * rows, 2 * hid)
+      pre = z[t] + torch.bmm(taps, self.state_kernel).view(d, n, rows, 4 * hid)
+      h, c = _lstm_cell(pre, c, g, 3)
+      hs.append(h)
+    hs = torch.stack(hs, -1).transpose(2, 3)  # (D, N, h, H, T)
+    out = _unskew(hs.flatten(0, 1), width).unflatten(0, (d, n))  # (D, N, h, H, W)
+    backward = out[1].flip(3)
+    return out[0] + F.pad(backward, (0, 0, 1, 0))[:, :, :-1]
+
+
+_PIXELRNN_LAYERS = {'row_lstm': RowLSTM, 'diagonal_bilstm': DiagonalBiLSTM}
+
+
+class PixelRNNNet(nn.Module):
+  """gen.models.autoregressive.pixelrnn.PixelRNNNet."""
+
+  def __init__(self, layer, channels, hidden, num_layers, head_features, outputs, skip):
+    super().__init__()
+    g, f = channels, 2 * hidden
+    lstm = _PIXELRNN_LAYERS[layer]
+    self.first = MaskedConv2d(channels, f, 7, 'A', g)
+    self.lstms = nn.ModuleList(lstm(f, hidden, g) for _ in range(num_layers))
+    self.outs = nn.ModuleList(MaskedConv2d(hidden, f, 1, 'B', g) for _ in range(num_layers))
+    self.skips = (
+        nn.ModuleList(MaskedConv2d(f, f, 1, 'B', g) for _ in range(num_layers)) if skip else None
+    )
+    self.head = nn.Sequential(
+        nn.ReLU(), MaskedConv2d(f, head_features, 1, 'B', g),
+        nn.ReLU(), MaskedConv2d(head_features, channels * outputs, 1, 'B', g),
+    )  # fmt: skip
+
+  def forward(self, x):
+    h = self.first(x)
+    skips = 0.0
+    for i, (lstm, out_conv) in enumerate(zip(self.lstms, self.outs)):
+      out = out_conv(lstm(h))
+      h = h + out
+      if self.skips is not None:
+        skips = skips + self.skips[i](out)
+    return self.head(h + skips)
+
+
 class PixelCNNTwin(Twin):
-  """One NLL step (gen/models/autoregressive/common.py make_model), PixelCNN or Gated
-  PixelCNN (unconditional)."""
+  """One NLL step (gen/models/autoregressive/common.py make_model), PixelCNN, Gated
+  PixelCNN or PixelRNN (Row LSTM, Diagonal BiLSTM; unconditional)."""
 
   def __init__(self, config, info, device, memory_format, adam):
     cfg = config.model
@@ -624,6 +756,11 @@ class PixelCNNTwin(Twin):
     if cfg.name == 'pixelcnn':
       net = PixelCNNNet(
           self.channels, cfg.features, cfg.num_blocks, cfg.head_features, outputs, cfg.kernel_size
+      )
+    elif cfg.name in _PIXELRNN_LAYERS:
+      skip = cfg.get('skip', True)
+      net = PixelRNNNet(
+          cfg.name, self.channels, cfg.hidden, cfg.num_layers, cfg.head_features, outputs, skip
       )
     else:
       net = GatedPixelCNNNet(
@@ -658,6 +795,6 @@ def build(config, info, device='cpu', memory_format=torch.channels_last, adam='d
     return GANTwin(config, info, device, memory_format, adam)
   if config.model.name == 'vae':
     return VAETwin(config, info, device, memory_format, adam)
-  if config.model.name in ('pixelcnn', 'gated_pixelcnn'):
+  if config.model.name in ('pixelcnn', 'gated_pixelcnn', *_PIXELRNN_LAYERS):
     return PixelCNNTwin(config, info, device, memory_format, adam)
   raise Unsupported(f'model {config.model.name!r}.')

@@ -98,6 +98,14 @@ NETWORKS = {
         (('train.batch_size', '64'),),
         what='Gated PixelCNN, 8-bit MNIST, 256-way softmax, batch 64',
     ),
+    'row_lstm_bmnist': Network(
+        'configs/row_lstm.py:binarized_mnist',
+        what='PixelRNN Row LSTM, 7 layers h=16, binarized MNIST, batch 64',
+    ),
+    'diagonal_bilstm_bmnist': Network(
+        'configs/diagonal_bilstm.py:binarized_mnist',
+        what='PixelRNN Diagonal BiLSTM, 7 layers h=16, binarized MNIST, batch 64',
+    ),
 }
 
 # Dense peak FLOP/s per chip (vendor datasheets, without sparsity). NVIDIA's fp32

@@ -62,7 +62,8 @@ CASES = [
     (GAN, 'eval.num_samples', 0, 'integer >= 1'),
     (GAN, 'eval.quality_num_samples', 0, 'integer >= 1'),
     (GAN, 'eval.num_examples', -1, 'integer >= 0'),
-    (GAN, 'model.name', 'flow', 'one of gan, gated_pixelcnn, pixelcnn, pixelcnn_pp, vae'),
+    (GAN, 'model.name', 'flow',
+     'one of diagonal_bilstm, gan, gated_pixelcnn, pixelcnn, pixelcnn_pp, row_lstm, vae'),
     # The GAN's keys.
     (GAN, 'model.arch', 'resnet', 'one of mlp, dcgan, infogan'),
     (GAN, 'model.game', 'wgan', 'one of mm, ns'),

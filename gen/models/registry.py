@@ -16,6 +16,8 @@ MODULES = {
     'pixelcnn': 'gen.models.autoregressive.pixelcnn',
     'gated_pixelcnn': 'gen.models.autoregressive.gated_pixelcnn',
     'pixelcnn_pp': 'gen.models.autoregressive.pixelcnn_pp',
+    'row_lstm': 'gen.models.autoregressive.pixelrnn',
+    'diagonal_bilstm': 'gen.models.autoregressive.pixelrnn',
 }
 
 

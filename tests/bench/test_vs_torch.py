@@ -78,7 +78,9 @@ def test_check_every_twin(tmp_path):
   args = ['--check'] + ([f'--networks={names}'] if names else [])
   record = _record(tmp_path, *args)
   assert record['settings']['check_only']
-  every = 9  # bench/vs_torch.py NETWORKS: 7 of issue 9, PixelCNN and Gated PixelCNN
+  # bench/vs_torch.py NETWORKS: 7 of issue 9, PixelCNN, Gated PixelCNN, PixelRNN's Row
+  # LSTM and Diagonal BiLSTM
+  every = 11
   assert len(record['networks']) == (2 if names else every)
   for name, net in record['networks'].items():
     assert net['params']['match'] is True, name
