@@ -11,6 +11,10 @@ import pytest
 from gen.data import dsprites
 from gen.eval import disentanglement
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('disentanglement')
+
 NUM_TRAIN, NUM_EVAL = 500, 300
 
 

@@ -17,6 +17,10 @@ from gen import data as data_lib
 from gen.eval import classifier, features, sample_quality
 from gen.eval import run as eval_run
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('eval_cli')
+
 EXTRACTOR = 'classifier:digits'
 
 

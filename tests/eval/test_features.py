@@ -5,6 +5,10 @@ import pytest
 
 from gen.eval import classifier, features, inception, provenance
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('features')
+
 
 @pytest.fixture(scope='module')
 def clf_dir(tmp_path_factory):

@@ -18,6 +18,10 @@ import pytest
 from conftest import ROOT
 from gen.eval import inception, provenance, torch_pickle
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('inception')
+
 REFERENCE = Path(__file__).parents[2].parent / 'shared' / 'reference'
 LAYOUT_FILE = REFERENCE / 'fid_inception_state_dict.txt'
 

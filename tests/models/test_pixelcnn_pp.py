@@ -20,6 +20,10 @@ from gen.models.autoregressive import common
 from gen.models.autoregressive import pixelcnn_pp as pp
 from gen.models.autoregressive import pixelcnn_pp_cached
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('pixelcnn_pp')
+
 SMOKE = 'configs/pixelcnn_pp.py:smoke'
 
 

@@ -22,6 +22,10 @@ from gen.study.lucic import plan as plan_lib
 from gen.study.lucic import studies
 from gen.study.lucic import trials as trials_lib
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('lucic_run')
+
 
 def _tiny_study(games=('ns_gan', 'vae'), seeds=1):
   c = studies.smoke()

@@ -22,6 +22,10 @@ from gen.eval import likelihood
 from gen.eval import ood
 from gen.study import ood as study
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('ood')
+
 # ----------------------------------------------------------------------- metrics
 
 

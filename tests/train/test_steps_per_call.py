@@ -13,6 +13,10 @@ from gen import data as data_lib
 from gen.train import loop, sharding
 from gen.train import step as step_lib
 
+# One worker runs this module, so its module-scoped fixtures are built once (under
+# --dist loadgroup, ungrouped tests spread over the workers and each would build them).
+pytestmark = pytest.mark.xdist_group('steps_per_call')
+
 SPEC = 'configs/gan.py:smoke'  # 20 steps, logged every 5, checkpoints at 10 and 20
 K = 5
 
