@@ -98,3 +98,13 @@ def setup_model(spec: str, **overrides):
   _, model, _ = loop.setup(config)
   batch = jax.tree.map(jax.numpy.asarray, loop.example_batch(config, model))
   return config, model, batch
+
+
+def assert_resumes_bitwise(root, spec: str, *overrides: str) -> None:
+  """20 steps straight into root/straight, and 10 then 20 (the same command resumes) into
+  root/split: the same state leaves, bit for bit, and checkpoints at 10 and 20."""
+  train(root / 'straight', spec, *overrides, 'train.num_steps=20')
+  train(root / 'split', spec, *overrides, 'train.num_steps=10')
+  train(root / 'split', spec, *overrides, 'train.num_steps=20')
+  assert steps(root / 'split') == [10, 20]
+  assert_identical(state_leaves(root / 'straight'), state_leaves(root / 'split'))

@@ -173,13 +173,7 @@ def test_learns_mnist_and_evaluates_through_the_cli(tmp_path):
 
 
 def test_smoke_trains_and_resumes_bitwise(tmp_path):
-  runs.train(tmp_path / 'straight', SMOKE)
-  runs.train(tmp_path / 'split', SMOKE, 'train.num_steps=10')
-  runs.train(tmp_path / 'split', SMOKE)
-  assert runs.steps(tmp_path / 'split') == [10, 20]
-  runs.assert_identical(
-      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split')
-  )
+  runs.assert_resumes_bitwise(tmp_path, SMOKE)
 
 
 def test_a_conditional_model_without_labels_is_a_one_line_cli_error(tmp_path):

@@ -125,12 +125,7 @@ def test_learns_binarized_mnist_and_evaluates_through_the_cli(tmp_path):
 
 
 def test_smoke_resumes_bitwise(tmp_path):
-  runs.train(tmp_path / 'straight', SMOKE, 'train.num_steps=20')
-  runs.train(tmp_path / 'split', SMOKE, 'train.num_steps=10')
-  runs.train(tmp_path / 'split', SMOKE, 'train.num_steps=20')
-  runs.assert_identical(
-      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split')
-  )
+  runs.assert_resumes_bitwise(tmp_path, SMOKE)
 
 
 @pytest.mark.parametrize(

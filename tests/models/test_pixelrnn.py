@@ -110,13 +110,7 @@ def test_learns_binarized_mnist_and_evaluates_through_the_cli(tmp_path, layer):
 
 @pytest.mark.parametrize('layer', LAYERS)
 def test_smoke_resumes_bitwise(tmp_path, layer):
-  smoke = f'configs/{layer}.py:smoke'
-  runs.train(tmp_path / 'straight', smoke, 'train.num_steps=20')
-  runs.train(tmp_path / 'split', smoke, 'train.num_steps=10')
-  runs.train(tmp_path / 'split', smoke, 'train.num_steps=20')
-  runs.assert_identical(
-      runs.state_leaves(tmp_path / 'straight'), runs.state_leaves(tmp_path / 'split')
-  )
+  runs.assert_resumes_bitwise(tmp_path, f'configs/{layer}.py:smoke')
 
 
 @pytest.mark.parametrize(

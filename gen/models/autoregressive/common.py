@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import optax
 
 from gen import config as config_lib
+from gen import nn as gnn
 from gen.eval import likelihood as eval_likelihood
 from gen.losses import likelihood
 from gen.models import labels as labels_lib
@@ -199,3 +200,25 @@ def make_model(
       log_likelihood=log_likelihood,
       num_classes=classes,
   )
+
+
+def unconditional_naive_model(config, p: Pixels, net, name: str) -> Model:
+  """`make_model` for an unconditional network `net` (x -> (N, H, W, C * outputs)) with
+  the naive sampler: PixelCNN and PixelRNN. A class-conditional config is refused."""
+  config_lib.require(
+      not config.model.conditional, 'model.conditional', True, f'{name} is unconditional here; '
+      'use configs/gated_pixelcnn.py for a class-conditional model'
+  )  # fmt: skip
+  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
+  run = lambda params, x: gnn.apply(net, params, {}, x, dtype=dtype)[0]
+
+  def init_params(key, x, labels):
+    return net.init(key, x)['params']
+
+  def log_prob(params, x, v, labels, key, train):
+    return subpixel_log_prob(run(params, x), v, p)
+
+  def sample(params, key, n, labels):
+    return sample_naive(lambda x: run(params, x), key, n, p)
+
+  return make_model(config, p, init_params, log_prob, sample)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import flax.linen as nn
 
 from gen import config as config_lib
-from gen import nn as gnn
 from gen.models.autoregressive import common
 from gen.nn import MaskedConv
 
@@ -62,24 +61,7 @@ def build(config, info):
   cfg = config.model
   p = common.pixels(config, info, 'PixelCNN')
   _check(cfg, p)
-  config_lib.require(
-      not cfg.conditional, 'model.conditional', True, 'PixelCNN is unconditional here; '
-      'use configs/gated_pixelcnn.py for a class-conditional model'
-  )  # fmt: skip
   net = PixelCNNNet(
       cfg.features, cfg.num_blocks, cfg.head_features, p.outputs_per_channel, cfg.kernel_size
   )
-
-  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
-  run = lambda params, x: gnn.apply(net, params, {}, x, dtype=dtype)[0]
-
-  def init_params(key, x, labels):
-    return net.init(key, x)['params']
-
-  def log_prob(params, x, v, labels, key, train):
-    return common.subpixel_log_prob(run(params, x), v, p)
-
-  def sample(params, key, n, labels):
-    return common.sample_naive(lambda x: run(params, x), key, n, p)
-
-  return common.make_model(config, p, init_params, log_prob, sample)
+  return common.unconditional_naive_model(config, p, net, 'PixelCNN')

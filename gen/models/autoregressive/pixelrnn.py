@@ -19,7 +19,6 @@ from __future__ import annotations
 import flax.linen as nn
 
 from gen import config as config_lib
-from gen import nn as gnn
 from gen.models.autoregressive import common
 from gen.nn import MaskedConv
 from gen.nn.recurrent import DiagonalBiLSTM, RowLSTM
@@ -69,24 +68,9 @@ def build(config, info):
   cfg = config.model
   p = common.pixels(config, info, 'PixelRNN')
   _check(cfg, p)
-  config_lib.require(
-      not cfg.conditional, 'model.conditional', True, 'PixelRNN is unconditional here; '
-      'use configs/gated_pixelcnn.py for a class-conditional model'
-  )  # fmt: skip
   skip = cfg.get('skip', True)
   config_lib.require_bool(skip, 'model.skip')
-  net = PixelRNNNet(cfg.name, cfg.hidden, cfg.num_layers, cfg.head_features, p.outputs_per_channel, skip)  # fmt: skip
-
-  dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
-  run = lambda params, x: gnn.apply(net, params, {}, x, dtype=dtype)[0]
-
-  def init_params(key, x, labels):
-    return net.init(key, x)['params']
-
-  def log_prob(params, x, v, labels, key, train):
-    return common.subpixel_log_prob(run(params, x), v, p)
-
-  def sample(params, key, n, labels):
-    return common.sample_naive(lambda x: run(params, x), key, n, p)
-
-  return common.make_model(config, p, init_params, log_prob, sample)
+  net = PixelRNNNet(
+      cfg.name, cfg.hidden, cfg.num_layers, cfg.head_features, p.outputs_per_channel, skip
+  )
+  return common.unconditional_naive_model(config, p, net, 'PixelRNN')
