@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -107,21 +108,47 @@ def position(p: Pixels, r, w, c):
   return (r * p.shape[1] + w) * p.shape[2] + c
 
 
-def draw(key, pos, logits, p: Pixels) -> jax.Array:
+class Known(NamedTuple):
+  """Pixels a sampler keeps instead of drawing (image completion): levels (N, H, W, C)
+  int32 and observed (N, H, W) bool. Every channel of an observed pixel is kept; the
+  network reads kept pixels like drawn ones, so a pixel is drawn from p(x_i | x_<i), the
+  kept ones included, and ignores observed pixels later in raster order."""
+
+  levels: jax.Array
+  observed: jax.Array
+
+  def keep(self, value, r, col, ch=None) -> jax.Array:
+    """value (N,) drawn at sub-pixel (r, col, ch), or (N, C) at pixel (r, col) with ch
+    None -> the known levels where the pixel is observed."""
+    seen = self.observed[:, r, col]
+    if ch is None:
+      return jnp.where(seen[:, None], self.levels[:, r, col], value)
+    return jnp.where(seen, self.levels[:, r, col, ch], value)
+
+
+def draw(key, pos, logits, p: Pixels, known: Known | None = None) -> jax.Array:
   """Sample the sub-pixel at `pos` for every example from its (N, K) outputs: Bernoulli
-  by a uniform below sigmoid(logit), categorical by Gumbel-max."""
+  by a uniform below sigmoid(logit), categorical by Gumbel-max; with `known`, its level
+  where that pixel is observed (the noise is drawn all the same)."""
   k = jax.random.fold_in(key, pos)
   if p.levels == 2:
     u = jax.random.uniform(k, logits.shape[:1])
-    return (u < jax.nn.sigmoid(logits[:, 0])).astype(jnp.int32)
-  g = jax.random.gumbel(k, logits.shape)
-  return jnp.argmax(logits + g, axis=-1).astype(jnp.int32)
+    value = (u < jax.nn.sigmoid(logits[:, 0])).astype(jnp.int32)
+  else:
+    g = jax.random.gumbel(k, logits.shape)
+    value = jnp.argmax(logits + g, axis=-1).astype(jnp.int32)
+  if known is None:
+    return value
+  r, rest = jnp.divmod(pos, p.shape[1] * p.shape[2])
+  col, ch = jnp.divmod(rest, p.shape[2])
+  return known.keep(value, r, col, ch)
 
 
-def sample_naive(out_fn, key, n: int, p: Pixels) -> jax.Array:
+def sample_naive(out_fn, key, n: int, p: Pixels, known: Known | None = None) -> jax.Array:
   """(n, H, W, C) int32 levels in raster order, one full forward pass per sub-pixel.
 
-  out_fn(x) maps network input (n, H, W, C) in [-1, 1] to outputs (n, H, W, C*K).
+  out_fn(x) maps network input (n, H, W, C) in [-1, 1] to outputs (n, H, W, C*K); `known`
+  pixels are kept (see Known).
   """
   h, w, c = p.shape
 
@@ -130,7 +157,7 @@ def sample_naive(out_fn, key, n: int, p: Pixels) -> jax.Array:
     col, ch = jnp.divmod(rest, c)
     out = split_channels(out_fn(p.to_input(v)), p)
     logits = out[:, r, col, ch]
-    return v.at[:, r, col, ch].set(draw(key, i, logits, p))
+    return v.at[:, r, col, ch].set(draw(key, i, logits, p, known))
 
   return jax.lax.fori_loop(0, h * w * c, body, jnp.zeros((n, h, w, c), jnp.int32))
 
