@@ -25,6 +25,12 @@ likely than the data the model was trained on; the likelihood is dominated by
 low-level statistics (e.g. the number of background pixels) rather than semantics
 (Serra et al. 2020; Ren et al. 2019 for likelihood ratios that correct it).
 
+CORRECTION, reported beside the raw score: the input-complexity likelihood ratio of
+Serra et al. 2020 (gen.eval.complexity): log p(x) - log p_0(x), with p_0(x) = 2^-L(x)
+and L(x) the image's length as a PNG, under `metrics_complexity` (the same metrics).
+It needs no second model; Ren et al.'s ratio needs a background model trained on
+perturbed data for every run, which gen does not train.
+
 The score is whatever the model's log_likelihood returns: exact for the PixelCNNs, a
 stochastic lower bound for a VAE (drawn with the recorded key, the same for both
 sets); bits/dim is -score / (D ln 2), a density's rather than a pmf's under a
@@ -51,6 +57,7 @@ import numpy as np
 from gen import config as config_lib
 from gen import data as data_lib
 from gen.data import sources
+from gen.eval import complexity
 from gen.eval import likelihood
 from gen.eval import ood as ood_metrics
 from gen.eval import provenance
@@ -146,6 +153,29 @@ def scores(log_likelihood, state, batches, key, num: int | None = None) -> np.nd
   return np.concatenate(out) if out else np.zeros((0,), np.float64)
 
 
+def image_levels(x, scale: str, levels: int) -> np.ndarray:
+  """A preprocessed batch x (data.scale 'unit', 'symmetric' or 'none') -> int levels."""
+  x = np.asarray(x, np.float64)
+  if scale == 'symmetric':
+    x = (x + 1.0) / 2.0
+  if scale != 'none':
+    x = x * (levels - 1)
+  return np.clip(np.round(x), 0, levels - 1).astype(np.int64)
+
+
+def complexities(batches, num: int | None, scale: str, levels: int) -> np.ndarray:
+  """PNG lengths in bits (gen.eval.complexity) of the examples `scores` scores."""
+  out, count = [], 0
+  for batch, valid in batches:
+    if num is not None:
+      valid = min(valid, num - count)
+    if valid <= 0:
+      break
+    out.append(complexity.png_bits(image_levels(batch['x'][:valid], scale, levels), levels))
+    count += valid
+  return np.concatenate(out) if out else np.zeros((0,), np.float64)
+
+
 def _set_record(name: str, split: str, values: np.ndarray, num_dims: int) -> dict:
   mean = float(np.mean(values))
   return {
@@ -236,8 +266,14 @@ def run(
   ood_batches = data_lib.eval_batches(other, ood_split, batch_size)
   s_out = scores(log_likelihood, state, ood_batches, key, num)
   seconds = time.time() - start
+  levels = 2 if config.data.binarize else info.levels
+  png = [
+      complexities(data_lib.eval_batches(c, sp, batch_size), num, config.data.scale, levels)
+      for c, sp in ((in_config, split), (other, ood_split))
+  ]
 
   metrics = ood_metrics.summary(s_in, s_out, TPR)
+  corrected = ood_metrics.summary(s_in + png[0] * math.log(2), s_out + png[1] * math.log(2), TPR)
   pct = f'{100 * TPR:g}'
   threshold_nats = metrics.pop(f'threshold_at_{pct}_tpr')
   metrics[f'threshold_at_{pct}_tpr_log_likelihood_nats'] = threshold_nats
@@ -249,8 +285,12 @@ def run(
   result = {
       'step': step,
       'metrics': metrics,
-      'in_distribution': _set_record(config.data.name, split, s_in, num_dims),
-      'ood': _set_record(ood, ood_split, s_out, num_dims),
+      'metrics_complexity': {k: v for k, v in corrected.items() if not k.startswith('threshold')},
+      'in_distribution': {
+          **_set_record(config.data.name, split, s_in, num_dims),
+          'mean_png_bits': float(np.mean(png[0])),
+      },
+      'ood': {**_set_record(ood, ood_split, s_out, num_dims), 'mean_png_bits': float(np.mean(png[1]))},
       'provenance': {
           'workdir': os.path.abspath(workdir),
           'step': step,
@@ -274,6 +314,9 @@ def run(
           'seed': config.seed,
           'key': f'fold_in(PRNGKey({config.seed}), {KEY_SALT}); batch i: fold_in(key, i)',
           'auprc_positive': {'auprc_out': 'ood', 'auprc_in': 'in-distribution'},
+          'complexity_score': (
+              'log p(x) + L(x) ln 2, L(x) the PNG length in bits (Serra et al. 2020)'
+          ),
           'tpr_positive': 'in-distribution',
           'histogram_png': f'{stem}.png',
           'git_commit': provenance.git_commit(),
@@ -354,10 +397,11 @@ def main(argv):
         f'{r["dataset"]}/{r["split"]}: {r["num_examples"]} examples, mean log p(x) '
         f'{r["mean_log_likelihood_nats"]:.2f} nats, {r["bits_per_dim"]:.4f} bits/dim'
     )
-  print(
-      f'AUROC {m["auroc"]:.4f}, AUPRC-out {m["auprc_out"]:.4f}, AUPRC-in {m["auprc_in"]:.4f}, '
-      f'FPR@95%TPR {m["fpr_at_95_tpr"]:.4f}'
-  )
+  for name, ms in (('log p(x)', m), ('complexity-corrected', result['metrics_complexity'])):
+    print(
+        f'{name}: AUROC {ms["auroc"]:.4f}, AUPRC-out {ms["auprc_out"]:.4f}, '
+        f'AUPRC-in {ms["auprc_in"]:.4f}, FPR@95%TPR {ms["fpr_at_95_tpr"]:.4f}'
+    )
   if m['auroc'] < 0.5:
     print(
         f'AUROC < 0.5: the model gives {b["dataset"]} HIGHER likelihood than its own test data '

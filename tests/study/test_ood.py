@@ -188,13 +188,17 @@ def test_cli_writes_finite_metrics_json_and_histogram(fashion_run, tmp_path):
   assert 'AUROC' in proc.stdout
   result = json.loads((out / 'ood_mnist.json').read_text())
   m = result['metrics']
-  for name in ('auroc', 'auprc_in', 'auprc_out', 'fpr_at_95_tpr'):
-    assert math.isfinite(m[name]) and 0.0 <= m[name] <= 1.0, (name, m[name])
+  for metrics in (m, result['metrics_complexity']):
+    for name in ('auroc', 'auprc_in', 'auprc_out', 'fpr_at_95_tpr'):
+      assert math.isfinite(metrics[name]) and 0.0 <= metrics[name] <= 1.0, (name, metrics[name])
+  assert 'complexity-corrected: AUROC' in proc.stdout
   for part, dataset in (('in_distribution', 'fashion_mnist'), ('ood', 'mnist')):
     r = result[part]
     assert (r['dataset'], r['split'], r['num_examples']) == (dataset, 'test', 64)
     assert r['nll_nats'] == -r['mean_log_likelihood_nats'] > 0
     assert r['bits_per_dim'] == pytest.approx(r['nll_nats'] / (784 * math.log(2)))
+    # A 28 x 28 1-bit PNG: 28 rows of 4 bytes and a filter byte, deflated, plus headers.
+    assert 8 * 60 < r['mean_png_bits'] < 8 * (28 * 5 + 200)
   p = result['provenance']
   assert p['step'] == result['step'] == 4 and p['workdir'] == str(fashion_run)
   assert p['datasets'] == {'in': 'fashion_mnist', 'ood': 'mnist'}
