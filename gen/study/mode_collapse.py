@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 
 import jax
 import numpy as np
@@ -45,6 +42,7 @@ from absl import app, flags, logging
 from gen import cli
 from gen.data import toy2d
 from gen.eval import run as eval_run
+from gen.study import runs
 from gen.train import checkpoint as ckpt_lib
 from gen.viz import points as viz_points
 
@@ -76,13 +74,7 @@ _REPORT_ONLY = flags.DEFINE_bool(
 SUMMARY = ('modes_covered', 'hq_fraction', 'mode_kl')
 
 
-def _cpu_seconds_of_children() -> float:
-  r = resource.getrusage(resource.RUSAGE_CHILDREN)
-  return r.ru_utime + r.ru_stime
-
-
-class RunFailed(RuntimeError):
-  """train.py exited with an error; the message is the end of its stderr."""
+RunFailed = runs.RunFailed
 
 
 def train_one(
@@ -90,26 +82,19 @@ def train_one(
 ):
   """Trains one run in its own process (so its CPU time is its own); returns times."""
   every = max(1, num_steps // snapshots)
-  args = [
-      f'--config={ROOT}/configs/{method}.py:{dataset}',
-      f'--workdir={workdir}',
-      f'--config.seed={seed}',
-      f'--config.train.num_steps={num_steps}',
-      f'--config.train.checkpoint_every={every}',
-      f'--config.train.max_to_keep={snapshots + 1}',
-      f'--config.train.log_every={every}',
-      f'--config.train.sample_every={num_steps}',
-      *(f'--config.{o}' for o in overrides),
-  ]
-  cpu0, t0 = _cpu_seconds_of_children(), time.time()
-  proc = subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'train.py'), *args], capture_output=True, text=True
+  return runs.train(
+      f'configs/{method}.py:{dataset}',
+      workdir,
+      [
+          f'seed={seed}',
+          f'train.num_steps={num_steps}',
+          f'train.checkpoint_every={every}',
+          f'train.max_to_keep={snapshots + 1}',
+          f'train.log_every={every}',
+          f'train.sample_every={num_steps}',
+          *overrides,
+      ],
   )
-  if proc.returncode != 0:
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith('error:')]
-    raise RunFailed((errors or lines or [f'exit code {proc.returncode}'])[-1])
-  return {'wall_s': time.time() - t0, 'cpu_s': _cpu_seconds_of_children() - cpu0}
 
 
 def snapshots_of(workdir: str, n: int = 2500) -> tuple[list[int], list[np.ndarray]]:
