@@ -100,6 +100,17 @@ def setup_model(spec: str, **overrides):
   return config, model, batch
 
 
+def vae_hierarchy(config):
+  """A VAE config's Hierarchy, rebuilt from the config (the Model keeps it in closures),
+  applying plain params."""
+  from gen.data import sources  # pylint: disable=import-outside-toplevel
+  from gen.models.vae import vae  # pylint: disable=import-outside-toplevel
+
+  info = sources.local_info(config.data.name)
+  apply = lambda module, params, *args: module.apply({'params': params}, *args)
+  return vae._hierarchy(vae.options(config.model), info, apply)  # pylint: disable=protected-access
+
+
 def assert_resumes_bitwise(root, spec: str, *overrides: str) -> None:
   """20 steps straight into root/straight, and 10 then 20 (the same command resumes) into
   root/split: the same state leaves, bit for bit, and checkpoints at 10 and 20."""

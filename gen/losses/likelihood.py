@@ -137,6 +137,15 @@ def discretized_logistic_mixture_logprob(x, params):
   return jax.nn.logsumexp(log_probs + jax.nn.log_softmax(logits, axis=-1), axis=-1)
 
 
+def discretized_logistic_mixture_mean(params, num_channels: int):
+  """(..., M) -> (..., C): the mixture's mean per channel, sum_k pi_k m_{c,k}, clipped to
+  [-1, 1], ignoring the RGB coefficients' coupling (exact for grayscale up to the
+  discretization and the clipping): a picture of p(x | z), as a VAE decoder's mean."""
+  logits, means, _, _ = _dmol_unpack(params, num_channels)
+  weights = jax.nn.softmax(logits, axis=-1)[..., None, :]  # (..., 1, K)
+  return jnp.clip(jnp.sum(weights * means, axis=-1), -1.0, 1.0)
+
+
 def draw_logistic_mixture_noise(key, shape_prefix, num_mixtures: int, num_channels: int):
   """(u_mix (*shape_prefix, K), u_logistic (*shape_prefix, C)), uniform in (1e-5, 1 - 1e-5)
   as openai draws them; draw once for a whole image to index noise by position."""

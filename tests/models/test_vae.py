@@ -53,7 +53,7 @@ def test_two_bottom_up_layers_give_the_iwae_papers_log_weight():
   config, model, state, batch, _ = _trained(
       SMOKE, steps=2, **{'model.hidden': '((32,), (16,))', 'model.latent_dim': '(8, 4)'}
   )
-  net = _hierarchy(config, model)
+  net = runs.vae_hierarchy(config)
   params, x = state.params, batch['x']
   key = jax.random.PRNGKey(5)
   draw = net.draw(params, x, None, key)
@@ -92,7 +92,7 @@ def test_precision_merge_is_the_normalised_product_of_two_gaussians():
 
 def test_vampprior_is_the_mixture_of_the_encoders_posteriors_at_the_pseudo_inputs():
   config, model, state, _, _ = _trained('configs/vampprior.py:smoke', steps=2)
-  net = _hierarchy(config, model)
+  net = runs.vae_hierarchy(config)
   params = state.params
   u = jnp.clip(params['pseudo'], 0.0, 1.0)
   mean, log_var = net.families[0].parse(
@@ -131,14 +131,3 @@ def test_variant_trains_with_finite_losses_and_samples(spec):
   assert all(np.isfinite(m['vae/loss']) for m in metrics)
   x = model.sample(state, jax.random.PRNGKey(0), 8)
   assert x.shape == (8, 8, 8, 1) and bool(jnp.all(jnp.isfinite(x)))
-
-
-def _hierarchy(config, model):
-  """The model's Hierarchy (rebuilt from the config: the Model keeps it in closures)."""
-  from gen.data import sources  # pylint: disable=import-outside-toplevel
-  from gen.models.vae import vae  # pylint: disable=import-outside-toplevel
-
-  del model
-  info = sources.local_info(config.data.name)
-  apply = lambda module, params, *args: module.apply({'params': params}, *args)
-  return vae._hierarchy(vae.options(config.model), info, apply)  # pylint: disable=protected-access

@@ -6,7 +6,8 @@ Per test example, with the fixed evaluation key (batch i: fold_in(key, i)):
   iwae_<k>         L_k (Burda et al. 2016) for every k of eval.iwae_k; draws 0..k-1 share
                    their keys across k, so the bounds are computed on nested sample sets
   nll              -L_k at the largest k: the number papers report as the test NLL
-  bits_per_dim     nll / (H W C ln 2) for discrete (binary) data
+  bits_per_dim     nll / (H W C ln 2) for discrete data (binary, or 8-bit under the
+                   discretized logistic)
   active_units     per layer, units u with Var_x E_q[z_u | x] > 0.01 (Burda et al. 2016,
                    sec. 5.2; their `iwae.py` measures it on 500 training images, here on
                    the evaluated split)
@@ -38,9 +39,10 @@ def make_evaluate(net, eval_params, onehot, iwae_ks, chunk, opt, info, disentang
   """evaluate(state, batches, key) -> the numbers of the module docstring; on dsprites
   with `disentanglement` (eval.disentanglement: num_train, num_eval, batch_size) also the
   beta-VAE disentanglement metric of z_1's posterior means (Higgins et al. 2017)."""
-  # A pmf over {0, 1} on binary data: bits/dim are defined (on [0, 1] data the Bernoulli
-  # term is a cross-entropy, not a likelihood: the study's VAE).
-  binary = opt['likelihood'] == 'bernoulli' and opt.get('binary_data', True)
+  # A pmf over {0, 1} on binary data or over 256 levels (logistic): bits/dim are defined
+  # (on [0, 1] data the Bernoulli term is a cross-entropy, not a likelihood: the study's VAE).
+  discrete = opt['likelihood'] == 'bernoulli' and opt.get('binary_data', True)
+  discrete = discrete or opt['likelihood'] == 'logistic'
   num_dims = math.prod(info.shape)
 
   @jax.jit
@@ -66,7 +68,7 @@ def make_evaluate(net, eval_params, onehot, iwae_ks, chunk, opt, info, disentang
       count += valid
     out = {name: v / count for name, v in totals.items()}
     out['nll'] = -out[f'iwae_{max(iwae_ks)}']
-    if binary:
+    if discrete:
       out['bits_per_dim'] = out['nll'] / (num_dims * math.log(2))
     units = [active_units(np.concatenate(m)) for m in means]
     out.update(

@@ -48,7 +48,7 @@ from gen.train import optim
 from gen.train import state as state_lib
 from gen.train.model import Model
 
-LIKELIHOODS = ('bernoulli', 'gaussian')
+LIKELIHOODS = ('bernoulli', 'gaussian', 'logistic')
 ARCHS = ('mlp', 'conv', 'infogan')
 SAMPLE_Z = ('prior', 'uniform')
 POSTERIORS = ('gaussian', 'vmf')
@@ -141,6 +141,18 @@ def _check_infogan(opt, info):
   req(h == w and h % 4 == 0, 'model.arch', 'infogan', f'needs square images of a size divisible by 4; {info.name} is {h}x{w}')  # fmt: skip
 
 
+def _check_logistic(data, info, binary: bool):
+  """The discretized logistic is a pmf on the 8-bit grid of [-1, 1]."""
+  req = config_lib.require
+  req(info.levels == 256 and not binary, 'model.likelihood', 'logistic',
+      f'models 8-bit pixels; {info.name} has {2 if binary else info.levels} levels here: '
+      'use model.likelihood=bernoulli for binary data')  # fmt: skip
+  req(data.scale == 'symmetric', 'data.scale', data.scale,
+      'must be symmetric with model.likelihood=logistic (the 8-bit grid of [-1, 1])')
+  req(not data.dequantize, 'data.dequantize', True,
+      'is off for model.likelihood=logistic: it scores the pixel levels themselves')
+
+
 def _check_eval(eval_cfg):
   config_lib.require_sizes(eval_cfg.get('iwae_k', (1,)), 'eval.iwae_k')
   config_lib.require_int(eval_cfg.get('iwae_chunk', 1), 'eval.iwae_chunk')
@@ -154,6 +166,8 @@ def _hierarchy(opt, info, apply) -> hierarchy.Hierarchy:
   dims, hiddens, shape = opt['latent_dims'], opt['hiddens'], tuple(info.shape)
   families = tuple(latents.family(opt['posterior'], d) for d in dims)
   channels = shape[-1] * (2 if opt['likelihood'] == 'gaussian' else 1)
+  if opt['likelihood'] == 'logistic':  # one component in openai's layout, per pixel
+    channels = 10 if shape[-1] == 3 else 3  # [logit, (mean, log-scale, coeff) x C] or 3
   if opt['arch'] == 'infogan':
     enc0 = networks.InfoGANEncoder(shape[0], families[0].out_size, opt['norm'], opt['layers'])
     dec0 = networks.InfoGANDecoder(shape[0], channels, opt['layers'])
@@ -169,6 +183,14 @@ def _hierarchy(opt, info, apply) -> hierarchy.Hierarchy:
 
   if opt['likelihood'] == 'bernoulli':
     log_lik, mean = (lambda out, x: likelihood.bernoulli(out, x)), jax.nn.sigmoid
+  elif opt['likelihood'] == 'logistic':
+    # A discretized logistic per pixel on the 8-bit grid of [-1, 1], one component of
+    # PixelCNN++'s mixture (Salimans et al. 2017; as the decoders of Kingma et al. 2016,
+    # IAF, from memory): a pmf over the 256 levels, so NLL and bits/dim are exact.
+    def log_lik(out, x):
+      return jnp.sum(likelihood.discretized_logistic_mixture_logprob(x, out), axis=(1, 2))
+
+    mean = lambda out: likelihood.discretized_logistic_mixture_mean(out, shape[-1])
   else:
     def log_lik(out, x):
       mu, log_var = jnp.split(out, 2, axis=-1)
@@ -200,6 +222,8 @@ def build(config, info) -> Model:
   _check(opt, info)
   _check_eval(config.eval)
   opt['binary_data'] = info.levels == 2 or bool(config.data.get('binarize', False))
+  if opt['likelihood'] == 'logistic':
+    _check_logistic(config.data, info, opt['binary_data'])
   classes = labels_lib.num_classes(config, info, 'VAE') if opt['conditional'] else 0
   dtype = gnn.compute_dtype(config.train.get('compute_dtype', 'float32'))
 
