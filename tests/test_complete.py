@@ -1,0 +1,141 @@
+"""python -m gen.complete: the masks and the panel by hand, the command end to end on a
+2-step PixelCNN, and its one-line refusals (the models' `complete`: tests/models/
+test_autoregressive_completion.py)."""
+
+import numpy as np
+import pytest
+import runs
+from conftest import ROOT, one_error_line, run_module
+from PIL import Image
+
+from gen import complete
+from gen import config as config_lib
+
+# One worker runs this module, so its module-scoped trained run is built once.
+pytestmark = pytest.mark.xdist_group('complete')
+
+# ------------------------------------------------------------------------------ masks
+
+
+def test_masks_by_hand():
+  o, x = True, False
+  assert complete.observed_mask('bottom_half', 4, 3).tolist() == [[o] * 3] * 2 + [[x] * 3] * 2
+  assert complete.observed_mask('bottom_half', 5, 2).tolist() == [[o] * 2] * 2 + [[x] * 2] * 3
+  assert complete.observed_mask('right_half', 2, 5).tolist() == [[o, o, x, x, x]] * 2
+  assert complete.observed_mask('box', 4, 4).tolist() == [
+      [o, o, o, o],
+      [o, x, x, o],
+      [o, x, x, o],
+      [o, o, o, o],
+  ]
+  # 5 x 6: a 2 x 2 box (half the shorter side) at rows 1-2, columns 2-3.
+  assert complete.observed_mask('box', 5, 6).tolist() == [
+      [o, o, o, o, o, o],
+      [o, o, x, x, o, o],
+      [o, o, x, x, o, o],
+      [o, o, o, o, o, o],
+      [o, o, o, o, o, o],
+  ]
+  # MNIST: the centred 14 x 14 box, 196 of 784 pixels hidden.
+  box = complete.observed_mask('box', 28, 28)
+  assert (~box).sum() == 196 and not box[7:21, 7:21].any() and box[6].all() and box[21].all()
+  with pytest.raises(complete.CompletionError, match='--mask=top: unknown mask; valid: '):
+    complete.observed_mask('top', 4, 4)
+
+
+def test_panel_rows_are_occluded_completions_original():
+  x = np.zeros((2, 2, 2, 1), np.float32)
+  x[1] = 1.0
+  y = np.full((2, 3, 2, 2, 1), 0.5, np.float32)
+  observed = np.array([[True, False], [True, True]])
+  g = complete.panel(x, y, observed, 'unit')
+  assert g.shape == (2 * 3 + 1, 5 * 3 + 1, 3)
+  tile = lambda r, c: g[1 + 3 * r : 3 + 3 * r, 1 + 3 * c : 3 + 3 * c]
+  for r, v in ((0, 0), (1, 255)):
+    occ = tile(r, 0)
+    assert occ[0, 1].tolist() == list(complete.MASK_COLOUR)
+    assert (occ[observed] == v).all()
+    assert (tile(r, 4) == v).all()
+    assert all((tile(r, c) == 128).all() for c in (1, 2, 3))
+
+
+# ------------------------------------------------------------------- the command line
+
+
+@pytest.fixture(scope='module')
+def pixelcnn_run(tmp_path_factory):
+  """The PixelCNN smoke preset (binarized digits, built in), 2 steps."""
+  work = tmp_path_factory.mktemp('complete') / 'pixelcnn'
+  runs.train(
+      work,
+      'configs/pixelcnn.py:smoke',
+      'train.num_steps=2',
+      'train.log_every=1',
+      'train.checkpoint_every=2',
+      'train.sample_every=100',
+  )
+  return work
+
+
+def test_cli_writes_the_completion_grid(pixelcnn_run, tmp_path):
+  out = tmp_path / 'fig' / 'box.png'
+  proc = run_module(
+      'gen.complete', f'--workdir={pixelcnn_run}', '--mask=box', '--num=3', '--samples=2',
+      f'--out={out}',
+  )  # fmt: skip
+  assert f'Wrote {out}: 3 test images x 2 completions (step 2)' in proc.stdout
+  assert '16 of 64 pixels hidden, the first at raster index 18' in proc.stdout
+  img = np.asarray(Image.open(out))
+  # 3 rows of 4 tiles (occluded, 2 completions, original), 8x8 with a 1-pixel border,
+  # enlarged to about 512 px wide.
+  width, height = 4 * 9 + 1, 3 * 9 + 1
+  up = round(512 / width)
+  assert img.shape == (height * up, width * up, 3)
+  # The occluded input of row 0 has the box in the mask colour.
+  tile = img[up : 9 * up, up : 9 * up]
+  assert (tile[2 * up : 6 * up, 2 * up : 6 * up] == complete.MASK_COLOUR).all()
+
+
+def _workdir(tmp_path, spec):
+  """A run directory with a config.json alone (refusals come before any restore)."""
+  work = tmp_path / spec.split('/')[-1].split('.')[0]
+  work.mkdir()
+  (work / 'config.json').write_text(config_lib.to_json(config_lib.load(f'{ROOT}/{spec}')))
+  return work
+
+
+GAN_REFUSAL = (
+    "error: model 'gan' of {work} cannot complete images (no complete in its Model: only the "
+    'autoregressive models draw pixel by pixel); train one, e.g. configs/pixelcnn.py.'
+)
+
+
+@pytest.mark.parametrize(
+    'spec, want',
+    [
+        ('configs/gan.py:digits', GAN_REFUSAL),
+        ('configs/pixelcnn.py:smoke', 'error: No checkpoint in {work}/checkpoints; train first.'),
+    ],
+    ids=['gan', 'untrained'],
+)
+def test_cli_refusals_are_one_error_line(tmp_path, spec, want):
+  work = _workdir(tmp_path, spec)
+  proc = run_module('gen.complete', f'--workdir={work}', '--mask=box', check=False)
+  assert one_error_line(proc) == want.format(work=work)
+  assert not (work / 'completion_box.png').exists()
+
+
+@pytest.mark.parametrize(
+    'flags, want',
+    [
+        ({'mask': 'top'}, '--mask=top: unknown mask; valid: bottom_half, right_half, box.'),
+        ({'num': 0}, '--num=0: must be >= 1.'),
+        ({'samples': -1}, '--samples=-1: must be >= 1.'),
+    ],
+)
+def test_bad_flags_are_refused_before_the_run_is_read(tmp_path, flags, want):
+  """main prints these as one `error:` line, as the refusals above."""
+  args = {'mask': 'box', **flags}
+  with pytest.raises(complete.CompletionError) as e:
+    complete.run(str(tmp_path / 'missing'), args.pop('mask'), **args)
+  assert str(e.value) == want
