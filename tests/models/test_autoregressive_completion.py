@@ -10,6 +10,7 @@ import pytest
 import runs
 
 from gen.models.autoregressive import common
+from gen.models.autoregressive import gated_pixelcnn as gated
 from gen.models.autoregressive import pixelcnn
 from gen.train import state as state_lib
 
@@ -45,14 +46,20 @@ def _cases(batch, h, w):
   return batch, observed
 
 
-def _random_state(model, batch):
-  """A State with random params of the model's shapes, N(0, 0.5^2): tracing `init` for
-  the shapes, not compiling it (PixelCNN++'s data-dependent init compiles in ~30 s)."""
-  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), batch).params
+def _random(shapes):
+  """Random arrays N(0, 0.5^2) of a tree of shapes: from tracing an init for the shapes,
+  not compiling it (PixelCNN++'s data-dependent init compiles in ~30 s)."""
   leaves, tree = jax.tree.flatten(shapes)
   keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
-  params = [0.5 * jax.random.normal(k, s.shape, s.dtype) for k, s in zip(keys, leaves)]
-  return state_lib.create(jax.random.PRNGKey(0), jax.tree.unflatten(tree, params), {})
+  return jax.tree.unflatten(
+      tree, [0.5 * jax.random.normal(k, s.shape, s.dtype) for k, s in zip(keys, leaves)]
+  )
+
+
+def _random_state(model, batch):
+  """A State with random params of the model's shapes."""
+  params = _random(jax.eval_shape(model.init, jax.random.PRNGKey(0), batch).params)
+  return state_lib.create(jax.random.PRNGKey(0), params, {})
 
 
 @pytest.fixture(scope='module')
@@ -121,3 +128,30 @@ def test_hidden_pixels_are_draws_of_the_raster_conditional_given_the_kept_ones(c
   np.testing.assert_array_equal(redrawn[hidden], v[hidden])
   some = slice(2 * N, 3 * N)  # the random masks
   assert np.any(redrawn[some][~hidden[some]] != v[some][~hidden[some]])
+
+
+def test_rgb_cached_completion_keeps_whole_pixels_as_the_naive_one():
+  """Gated PixelCNN on 8-bit RGB (three draws per pixel, each colour group reading the kept
+  groups before it): the cached sampler keeps every channel of an observed pixel and gives
+  the naive sampler's integers."""
+  shape = (4, 4, 3)
+  p = common.Pixels(shape, 256, 'unit')
+  net = gated.GatedPixelCNNNet(3, (1,), p.outputs_per_channel, 3)
+  x = jax.ShapeDtypeStruct((1, *shape), jnp.float32)
+  params = _random(jax.eval_shape(net.init, jax.random.key(0), x)['params'])
+  rng = np.random.default_rng(1)
+  levels = jnp.asarray(rng.integers(0, 256, (N, *shape)), jnp.int32)
+  known = common.Known(levels, jnp.asarray(rng.random((N, 4, 4)) < 0.5))
+  key = jax.random.key(5)
+  out_fn = lambda x: net.apply({'params': params}, x)
+
+  @jax.jit
+  def both():
+    cached = gated.sample_cached(params, net, p, key, N, None, known)
+    return cached, common.sample_naive(out_fn, key, N, p, known)
+
+  cached, naive = map(np.asarray, both())
+  np.testing.assert_array_equal(cached, naive)
+  seen = np.asarray(known.observed)
+  np.testing.assert_array_equal(cached[seen], np.asarray(known.levels)[seen])
+  assert len(np.unique(cached[~seen])) > 10
