@@ -1,18 +1,17 @@
 """python -m gen.complete: the masks and the panel by hand, the command end to end on a
-2-step PixelCNN, and its one-line refusals (the models' `complete`: tests/models/
+4-step PixelCNN, and its one-line refusals (the models' `complete`: tests/models/
 test_autoregressive_completion.py)."""
 
 import numpy as np
 import pytest
-import runs
 from conftest import ROOT, one_error_line, run_module
 from PIL import Image
 
 from gen import complete
 from gen import config as config_lib
 
-# One worker runs this module, so its module-scoped trained run is built once.
-pytestmark = pytest.mark.xdist_group('complete')
+# The worker of the OOD tests runs this module: they share one trained run (conftest).
+pytestmark = pytest.mark.xdist_group('ood')
 
 # ------------------------------------------------------------------------------ masks
 
@@ -62,38 +61,32 @@ def test_panel_rows_are_occluded_completions_original():
 # ------------------------------------------------------------------- the command line
 
 
-@pytest.fixture(scope='module')
-def pixelcnn_run(tmp_path_factory):
-  """The PixelCNN smoke preset (binarized digits, built in), 2 steps."""
-  work = tmp_path_factory.mktemp('complete') / 'pixelcnn'
-  runs.train(
-      work,
-      'configs/pixelcnn.py:smoke',
-      'train.num_steps=2',
-      'train.log_every=1',
-      'train.checkpoint_every=2',
-      'train.sample_every=100',
-  )
-  return work
-
-
-def test_cli_writes_the_completion_grid(pixelcnn_run, tmp_path):
+def test_cli_writes_the_completion_grid(pixelcnn_fashion_run, tmp_path):
+  """On the 4-step PixelCNN of Fashion-MNIST that the OOD tests share (conftest)."""
   out = tmp_path / 'fig' / 'box.png'
   proc = run_module(
-      'gen.complete', f'--workdir={pixelcnn_run}', '--mask=box', '--num=3', '--samples=2',
-      f'--out={out}',
+      'gen.complete', f'--workdir={pixelcnn_fashion_run}', '--mask=box', '--num=2',
+      '--samples=2', f'--out={out}',
   )  # fmt: skip
-  assert f'Wrote {out}: 3 test images x 2 completions (step 2)' in proc.stdout
-  assert '16 of 64 pixels hidden, the first at raster index 18' in proc.stdout
+  assert proc.stdout.strip() == (
+      f'Wrote {out}: 2 test images x 2 completions (step 4), 196 of 784 pixels hidden, the '
+      'first at raster index 203.'
+  )
   img = np.asarray(Image.open(out))
-  # 3 rows of 4 tiles (occluded, 2 completions, original), 8x8 with a 1-pixel border,
+  # 2 rows of 4 tiles (occluded, 2 completions, original), 28x28 with a 1-pixel border,
   # enlarged to about 512 px wide.
-  width, height = 4 * 9 + 1, 3 * 9 + 1
+  width, height = 4 * 29 + 1, 2 * 29 + 1
   up = round(512 / width)
-  assert img.shape == (height * up, width * up, 3)
-  # The occluded input of row 0 has the box in the mask colour.
-  tile = img[up : 9 * up, up : 9 * up]
-  assert (tile[2 * up : 6 * up, 2 * up : 6 * up] == complete.MASK_COLOUR).all()
+  assert up == 4 and img.shape == (height * up, width * up, 3)
+  # The occluded input of row 0 has the 14 x 14 box at rows and columns 7-20 in the mask
+  # colour; the original (last tile) has none of it.
+  tile = lambda c: img[up : 29 * up, (1 + 29 * c) * up : (29 + 29 * c) * up]
+  box = np.zeros((28 * up, 28 * up), bool)
+  box[7 * up : 21 * up, 7 * up : 21 * up] = True
+  assert (tile(0)[box] == complete.MASK_COLOUR).all()
+  assert not (tile(0)[~box] == complete.MASK_COLOUR).all(axis=-1).any()
+  assert not (tile(3) == complete.MASK_COLOUR).all(axis=-1).any()
+  np.testing.assert_array_equal(tile(0)[~box], tile(3)[~box])
 
 
 def _workdir(tmp_path, spec):
