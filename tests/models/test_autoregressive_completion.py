@@ -47,13 +47,10 @@ def _cases(batch, h, w):
 
 
 def _random(shapes):
-  """Random arrays N(0, 0.5^2) of a tree of shapes: from tracing an init for the shapes,
+  """Random arrays N(0, 0.2^2) of a tree of shapes: from tracing an init for the shapes,
   not compiling it (PixelCNN++'s data-dependent init compiles in ~30 s)."""
-  leaves, tree = jax.tree.flatten(shapes)
-  keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
-  return jax.tree.unflatten(
-      tree, [0.5 * jax.random.normal(k, s.shape, s.dtype) for k, s in zip(keys, leaves)]
-  )
+  rng = np.random.default_rng(1)  # NumPy: no compilation per leaf shape
+  return jax.tree.map(lambda s: jnp.asarray(0.2 * rng.normal(size=s.shape), s.dtype), shapes)
 
 
 def _random_state(model, batch):
@@ -73,10 +70,14 @@ def completions():
     state = _random_state(model, batch)
     batch, observed = _cases(batch, *batch['x'].shape[1:3])
     labels = batch['label'] if model.num_classes else None
-    done = jax.jit(model.complete)(state, key, batch, observed)
-    drawn = None
-    if name not in TWIN:
-      drawn = np.asarray(jax.jit(model.sample, static_argnums=2)(state, key, 3 * N, labels))
+    if name in TWIN:
+      done, drawn = jax.jit(model.complete)(state, key, batch, observed), None
+    else:  # one program: about half the compile time of two
+
+      def both(state, batch, observed, model=model, labels=labels):
+        return model.complete(state, key, batch, observed), model.sample(state, key, 3 * N, labels)
+
+      done, drawn = map(np.asarray, jax.jit(both)(state, batch, observed))
     out[name] = (config, state, batch, observed, np.asarray(done), drawn)
   return out
 
