@@ -1,6 +1,6 @@
 r"""Image completion with an autoregressive model: "how to deal with missing data?" (the
 occluded-image completions of van den Oord et al. 2016a, "Pixel Recurrent Neural Networks",
-Fig. 1 and sec. 5.4).
+Fig. 1).
 
   python -m gen.complete --workdir=runs/pixelcnn_mnist --mask=bottom_half
   python -m gen.complete --workdir=runs/gated_mnist --mask=box --num=8 --samples=3 --seed=1
