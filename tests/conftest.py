@@ -38,6 +38,27 @@ def mnist_classifier(mnist_classifier_run):
   return mnist_classifier_run[0]
 
 
+@pytest.fixture(scope='session')
+def pixelcnn_fashion_run(tmp_path_factory):
+  """A 4-step PixelCNN (the smoke network, binarized) on Fashion-MNIST, trained once per test
+  process. Its users (tests/study/test_ood.py, tests/test_complete.py) carry
+  `@pytest.mark.xdist_group('ood')`, so one worker trains it once for all of them."""
+  data_dir_or_skip('fashion_mnist', 'mnist')
+  work = tmp_path_factory.mktemp('ood') / 'pixelcnn_fmnist'
+  run_cli(
+      'train.py',
+      '--config=configs/pixelcnn.py:smoke',
+      f'--workdir={work}',
+      '--config.data.name=fashion_mnist',
+      '--config.train.num_steps=4',
+      '--config.train.log_every=2',
+      '--config.train.checkpoint_every=4',
+      '--config.train.sample_every=4',
+      '--config.train.num_samples=1',
+  )
+  return work
+
+
 def data_dir_or_skip(*names: str) -> str:
   """$GEN_DATA_DIR when it holds the named dataset folders, else skip."""
   path = os.environ.get('GEN_DATA_DIR')

@@ -203,6 +203,12 @@ def sample_discretized_logistic_mixture(params, u_mix, u_logistic):
   return jnp.stack([x_r, x_g, x_b], axis=-1)
 
 
+def grid_value(v, dtype=jnp.float32) -> jax.Array:
+  """Levels v in {0, ..., 255} (int) -> their values 2 (v / 255) - 1 on the [-1, 1] grid,
+  bitwise those of the data pipeline and of the sampler's draws."""
+  return jnp.asarray(_grid(np.dtype(dtype)))[v]
+
+
 @functools.lru_cache(maxsize=None)
 def _grid(dtype):
   """The 256 values 2 (v / 255) - 1 in ``dtype`` exactly as the data pipeline (NumPy) makes

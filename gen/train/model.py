@@ -18,6 +18,13 @@ Optional, where the family has them:
   num_classes                            > 0: a class-conditional model; its
                                          sample takes labels (default: a row per
                                          class) and its batches carry 'label'
+  complete(state, key, batch, observed) -> x
+                                         image completion (autoregressive models):
+                                         the batch's images with the pixels where
+                                         observed (N, H, W) bool is False drawn in
+                                         raster order, the observed ones kept, in
+                                         the data's scale; a class-conditional
+                                         model uses the batch's labels
   figures(state, batches, key, prefix) -> {name: path}
                                          the family's figures (latent manifolds,
                                          reconstructions), written by eval.py as
@@ -51,3 +58,4 @@ class Model:
   log_likelihood: Callable[[State, Batch, jax.Array], jax.Array] | None = None
   num_classes: int = 0
   figures: Callable[[State, Iterable[tuple[Batch, int]], jax.Array, str], dict[str, str]] | None = None
+  complete: Callable[[State, jax.Array, Batch, jax.Array], jax.Array] | None = None

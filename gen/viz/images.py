@@ -30,11 +30,21 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 1) -> np.ndarra
   return out
 
 
-def save_grid(images: np.ndarray, path: str, scale: str, upscale: int | None = None) -> None:
-  """Writes a PNG grid; small images are enlarged (nearest) to about 512 px wide."""
-  g = grid(to_uint8(images, scale))
+def upscale_factor(width: int) -> int:
+  """The nearest-neighbour enlargement that takes a `width`-pixel image to about 512 px."""
+  return max(1, round(512 / width))
+
+
+def write_png(g: np.ndarray, path: str, upscale: int | None = None) -> None:
+  """Writes a uint8 (H, W, C) image, enlarged (nearest) `upscale` times, by default to about
+  512 px wide."""
   img = Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g)
-  upscale = upscale or max(1, round(512 / img.width))
+  upscale = upscale or upscale_factor(img.width)
   if upscale > 1:
     img = img.resize((img.width * upscale, img.height * upscale), Image.NEAREST)
   img.save(path)
+
+
+def save_grid(images: np.ndarray, path: str, scale: str, upscale: int | None = None) -> None:
+  """Writes a PNG grid; small images are enlarged (nearest) to about 512 px wide."""
+  write_png(grid(to_uint8(images, scale)), path, upscale)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-from PIL import Image
 
 from gen.viz import images as images_lib
 from gen.viz import pyplot
@@ -32,15 +31,6 @@ def _decode(decode: Decode, z: np.ndarray, batch_size: int | None = None) -> np.
   parts = [np.asarray(decode(z[i : i + step]), np.float32) for i in range(0, len(z), step)]
   x = np.concatenate(parts)
   return x[..., None] if x.ndim == 3 else x
-
-
-def _write_png(g: np.ndarray, path: str, upscale: int | None = None) -> None:
-  """Writes a uint8 grid, enlarged (nearest) to about 512 px wide as images.save_grid does."""
-  img = Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g)
-  upscale = upscale or max(1, round(512 / img.width))
-  if upscale > 1:
-    img = img.resize((img.width * upscale, img.height * upscale), Image.NEAREST)
-  img.save(path)
 
 
 # ----------------------------------------------------------------------------- 2-D manifold
@@ -105,7 +95,7 @@ def save_manifold(
 ) -> np.ndarray:
   """Writes `manifold_grid` as a PNG and returns it."""
   g = manifold_grid(decode, n, eps, dims, latent_dim, scale, pad, batch_size)
-  _write_png(g, path, upscale)
+  images_lib.write_png(g, path, upscale)
   return g
 
 
@@ -214,7 +204,7 @@ def save_interpolations(
     row.append(np.asarray(x_b, np.float32).reshape(x.shape[0], 1, *x.shape[2:]))
   x = np.concatenate(row, axis=1)
   g = images_lib.grid(images_lib.to_uint8(x.reshape(-1, *x.shape[2:]), scale), cols=x.shape[1])
-  _write_png(g, path, upscale)
+  images_lib.write_png(g, path, upscale)
   return g
 
 
@@ -383,7 +373,7 @@ def save_reconstructions(
 ) -> np.ndarray:
   """Writes `reconstructions` as a PNG and returns it."""
   g = reconstructions(x, x_hat, scale, cols, layout)
-  _write_png(g, path, upscale)
+  images_lib.write_png(g, path, upscale)
   return g
 
 

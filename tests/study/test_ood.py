@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from conftest import ROOT, data_dir_or_skip, one_error_line, run_cli
+from conftest import ROOT, one_error_line
 from gen import config as config_lib
 from gen.data import iterator
 from gen.data import sources
@@ -162,28 +162,9 @@ def _ood_cli(*args, check=False):
   )
 
 
-@pytest.fixture(scope='module')
-def fashion_run(tmp_path_factory):
-  """A 4-step PixelCNN (the smoke network, binarized) on Fashion-MNIST."""
-  data_dir_or_skip('fashion_mnist', 'mnist')
-  work = tmp_path_factory.mktemp('ood') / 'pixelcnn_fmnist'
-  run_cli(
-      'train.py',
-      '--config=configs/pixelcnn.py:smoke',
-      f'--workdir={work}',
-      '--config.data.name=fashion_mnist',
-      '--config.train.num_steps=4',
-      '--config.train.log_every=2',
-      '--config.train.checkpoint_every=4',
-      '--config.train.sample_every=4',
-      '--config.train.num_samples=1',
-  )
-  return work
-
-
-def test_cli_writes_finite_metrics_json_and_histogram(fashion_run, tmp_path):
+def test_cli_writes_finite_metrics_json_and_histogram(pixelcnn_fashion_run, tmp_path):
   out = tmp_path / 'out'
-  proc = _ood_cli(f'--workdir={fashion_run}', '--ood=mnist', '--num=64', f'--out={out}')
+  proc = _ood_cli(f'--workdir={pixelcnn_fashion_run}', '--ood=mnist', '--num=64', f'--out={out}')
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'AUROC' in proc.stdout
   result = json.loads((out / 'ood_mnist.json').read_text())
@@ -200,16 +181,17 @@ def test_cli_writes_finite_metrics_json_and_histogram(fashion_run, tmp_path):
     # A 28 x 28 1-bit PNG: 28 rows of 4 bytes and a filter byte, deflated, plus headers.
     assert 8 * 60 < r['mean_png_bits'] < 8 * (28 * 5 + 200)
   p = result['provenance']
-  assert p['step'] == result['step'] == 4 and p['workdir'] == str(fashion_run)
+  assert p['step'] == result['step'] == 4 and p['workdir'] == str(pixelcnn_fashion_run)
   assert p['datasets'] == {'in': 'fashion_mnist', 'ood': 'mnist'}
   assert p['splits'] == {'in': 'test', 'ood': 'test'} and p['seed'] == 0
   assert p['key'].startswith('fold_in(PRNGKey(0), ') and p['preprocessing']['binarize']
   assert (out / 'ood_mnist.png').stat().st_size > 1000
 
 
-def test_cli_refuses_a_dataset_of_another_shape(fashion_run, tmp_path):
+def test_cli_refuses_a_dataset_of_another_shape(pixelcnn_fashion_run, tmp_path):
   out = tmp_path / 'out'
-  line = one_error_line(_ood_cli(f'--workdir={fashion_run}', '--ood=digits', f'--out={out}'))
+  work = pixelcnn_fashion_run
+  line = one_error_line(_ood_cli(f'--workdir={work}', '--ood=digits', f'--out={out}'))
   assert '--ood=digits' in line and '(8, 8, 1)' in line and '(28, 28, 1)' in line
   assert not out.exists()
 

@@ -174,11 +174,12 @@ def make_model(
 
   init_params(key, x, labels) -> params, x the network input of an example batch;
   log_prob(params, x, v, labels, key, train) -> (N,) log p(v) in nats, x = p.to_input(v);
-  sample(params, key, n, labels) -> (n, H, W, C) int32 levels.
+  sample(params, key, n, labels, known) -> (n, H, W, C) int32 levels, the `known` pixels
+  kept where observed (a Known, or None: draw every pixel).
   labels is None for an unconditional model. Training minimises the mean NLL per
   example (nats); metrics are per example and in bits/dim. The EMA copy of 'net'
   (train.ema_decay > 0, e.g. PixelCNN++'s Polyak averaging) is what
-  log_likelihood, evaluate and sample use.
+  log_likelihood, evaluate, sample and complete use.
   """
   tx = optim.make(config.optim, 'optim')
 
@@ -211,8 +212,19 @@ def make_model(
   def sample_fn(state, key, n, labels=None):
     if classes and labels is None:
       labels = labels_lib.default_labels(n, classes)
-    v = sample(state_lib.network_params(state, 'net'), key, n, labels if classes else None)
+    v = sample(state_lib.network_params(state, 'net'), key, n, labels if classes else None, None)
     return p.to_data(v)
+
+  def complete(state, key, batch, observed):
+    """The batch's images with their unobserved pixels drawn in raster order (see Known),
+    in the data's scale; observed (N, H, W) bool; a conditional model uses their labels.
+    Observed pixels are the batch's own values, bit for bit (p.to_data may round the
+    last bit otherwise)."""
+    v, _, labels = unpack(batch)
+    observed = jnp.asarray(observed, bool)
+    params = state_lib.network_params(state, 'net')
+    x = p.to_data(sample(params, key, v.shape[0], labels, Known(v, observed)))
+    return jnp.where(observed[..., None], batch['x'], x)
 
   def evaluate(state, batches, key):
     """Test NLL in nats per example and bits/dim (exact: the model's own likelihood)."""
@@ -226,6 +238,7 @@ def make_model(
       ema_networks=('net',),
       log_likelihood=log_likelihood,
       num_classes=classes,
+      complete=complete,
   )
 
 
@@ -245,7 +258,7 @@ def unconditional_naive_model(config, p: Pixels, net, name: str) -> Model:
   def log_prob(params, x, v, labels, key, train):
     return subpixel_log_prob(run(params, x), v, p)
 
-  def sample(params, key, n, labels):
-    return sample_naive(lambda x: run(params, x), key, n, p)
+  def sample(params, key, n, labels, known=None):
+    return sample_naive(lambda x: run(params, x), key, n, p, known)
 
   return make_model(config, p, init_params, log_prob, sample)

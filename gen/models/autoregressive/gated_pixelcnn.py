@@ -24,7 +24,8 @@ Sampling (model.sampler): 'naive' runs the whole network once per sub-pixel
 from sliding windows of the rows above, and the horizontal stack once per sub-pixel
 from per-layer windows of the d*m pixels to the left, inside lax.scan over rows and
 columns. Both draw sub-pixel (r, c, g) with common.draw at its raster position, so
-they give the same integers for the same key.
+they give the same integers for the same key, and keep the observed pixels of a
+common.Known (image completion) alike.
 """
 
 from __future__ import annotations
@@ -262,8 +263,10 @@ def _shift_in(window, new):
   return jnp.concatenate([window[:, 1:], new[:, None]], axis=1)
 
 
-def sample_cached(params, net: GatedPixelCNNNet, p: common.Pixels, key, n: int, labels):
-  """(n, H, W, C) int32 levels in raster order, each layer's features computed once.
+def sample_cached(params, net: GatedPixelCNNNet, p: common.Pixels, key, n: int, labels,
+                  known: common.Known | None = None):  # fmt: skip
+  """(n, H, W, C) int32 levels in raster order, each layer's features computed once;
+  `known` pixels are kept (common.Known).
 
   Per row r (lax.scan): layer i's vertical window holds the d*m rows above of its input
   (image rows r - m .. r - 1 for the input layer), zeros above row 0, as the network's
@@ -318,7 +321,7 @@ def sample_cached(params, net: GatedPixelCNNNet, p: common.Pixels, key, n: int, 
       pixel, values = jnp.zeros((n, c)), []
       for g in range(c):
         out, inputs = horizontal_pass(h_wins, x_win, pixel, links_c)
-        value = common.draw(key, common.position(p, r, col, g), out[:, g], p)
+        value = common.draw(key, common.position(p, r, col, g), out[:, g], p, known)
         pixel = pixel.at[:, g].set(p.to_input(value))
         values.append(value)
       # Inputs of the layers after the first are final after group C - 1's pass: no
@@ -379,9 +382,9 @@ def build(config, info):
   def log_prob(params, x, v, labels, key, train):
     return common.subpixel_log_prob(run(params, x, labels), v, p)
 
-  def sample(params, key, n, labels):
+  def sample(params, key, n, labels, known=None):
     if cfg.sampler == 'cached':  # float32 whatever train.compute_dtype is
-      return sample_cached(params, net, p, key, n, labels)
-    return common.sample_naive(lambda x: run(params, x, labels), key, n, p)
+      return sample_cached(params, net, p, key, n, labels, known)
+    return common.sample_naive(lambda x: run(params, x, labels), key, n, p, known)
 
   return common.make_model(config, p, init_params, log_prob, sample, classes)

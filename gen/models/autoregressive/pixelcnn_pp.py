@@ -41,7 +41,8 @@ et al. 2017 (pixelcnn_pp_cached: each layer's output at each position computed o
 'naive' runs the full network once per pixel (all channels at once, as openai
 `sample_from_model`). Pixel (r, c) uses the noise of key fold_in(key, r W + c) in both, so
 they give the same integers for a key. Samples are rounded to the 8-bit grid
-(gen.losses.likelihood.sample_discretized_logistic_mixture).
+(gen.losses.likelihood.sample_discretized_logistic_mixture). For image completion both
+keep the observed pixels of a common.Known, whole pixels on that grid (`keep_known`).
 """
 
 from __future__ import annotations
@@ -190,9 +191,20 @@ def _one_hot(labels, classes):
   return None if labels is None else jax.nn.one_hot(labels, classes)
 
 
-def sample_naive(out_fn, key, n: int, p: common.Pixels, num_mixtures: int) -> jax.Array:
+def keep_known(pixel, known: common.Known | None, r, col) -> jax.Array:
+  """A drawn pixel (n, C) on the [-1, 1] 8-bit grid, or the known one where (r, col) is
+  observed (whole pixels: every channel), as the grid value the data pipeline gives it."""
+  if known is None:
+    return pixel
+  levels = jnp.round((pixel + 1.0) * 127.5).astype(jnp.int32)  # exact: pixel is on the grid
+  return likelihood.grid_value(known.keep(levels, r, col), pixel.dtype)
+
+
+def sample_naive(out_fn, key, n: int, p: common.Pixels, num_mixtures: int,
+                 known: common.Known | None = None) -> jax.Array:  # fmt: skip
   """(n, H, W, C) int32 levels in raster order, one full pass out_fn(x) -> (n, H, W, M)
-  per pixel; pixel (r, c) draws with fold_in(key, r W + c)."""
+  per pixel; pixel (r, c) draws with fold_in(key, r W + c); `known` pixels are kept
+  (common.Known; the noise is drawn all the same)."""
   h, w, c = p.shape
 
   def body(i, x):
@@ -202,7 +214,7 @@ def sample_naive(out_fn, key, n: int, p: common.Pixels, num_mixtures: int) -> ja
         jax.random.fold_in(key, i), (n,), num_mixtures, c
     )
     pixel = likelihood.sample_discretized_logistic_mixture(params, u_mix, u_logistic)
-    return x.at[:, r, col].set(pixel)
+    return x.at[:, r, col].set(keep_known(pixel, known, r, col))
 
   x = jax.lax.fori_loop(0, h * w, body, jnp.zeros((n, h, w, c), jnp.float32))
   return jnp.round((x + 1.0) * 127.5).astype(jnp.int32)
@@ -234,13 +246,15 @@ def build(config, info):
     out = run(params, x, labels, train, key)
     return jnp.sum(likelihood.discretized_logistic_mixture_logprob(x, out), axis=(1, 2))
 
-  def sample(params, key, n, labels):
+  def sample(params, key, n, labels, known=None):
     if cfg.sampler == 'cached':
       # Imported here: the sampler module reads this one's network layout.
       from gen.models.autoregressive import pixelcnn_pp_cached
 
-      return pixelcnn_pp_cached.sample(params, net, p, key, n, labels, cfg.num_mixtures, dtype)
+      return pixelcnn_pp_cached.sample(
+          params, net, p, key, n, labels, cfg.num_mixtures, dtype, known
+      )
     out_fn = lambda x: run(params, x, labels, False)
-    return sample_naive(out_fn, key, n, p, cfg.num_mixtures)
+    return sample_naive(out_fn, key, n, p, cfg.num_mixtures, known)
 
   return common.make_model(config, p, init_params, log_prob, sample, classes)

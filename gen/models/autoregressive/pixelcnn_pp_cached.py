@@ -252,10 +252,10 @@ def _initial_states(n, width, features, r, dtype):
 
 
 def sample(params, net: pp.PixelCNNPPNet, p: common.Pixels, key, n: int, labels, num_mixtures: int,
-           dtype=None) -> jax.Array:  # fmt: skip
+           dtype=None, known: common.Known | None = None) -> jax.Array:  # fmt: skip
   """(n, H, W, C) int32 levels of `net` with `params` (eval mode), the same integers as
-  pixelcnn_pp.sample_naive for `key` (float32; in bfloat16 the same distribution, the
-  rounding of other shapes of products)."""
+  pixelcnn_pp.sample_naive for `key` and `known` (float32; in bfloat16 the same
+  distribution, the rounding of other shapes of products)."""
   h, w, c = p.shape
   dtype = dtype or jnp.float32
   layers = plain_layers(params, labels, dtype)
@@ -295,6 +295,7 @@ def sample(params, net: pp.PixelCNNPPNet, p: common.Pixels, key, n: int, labels,
           jax.random.fold_in(key, i * w + j), (n,), num_mixtures, c
       )
       pixel = likelihood.sample_discretized_logistic_mixture(out, u_mix, u_logistic)
+      pixel = pp.keep_known(pixel, known, i, j)
       img = lax.dynamic_update_slice(img, pixel[:, None, None], (0, i + 2, j + 1, 0))
       return (img, ul_levels), None
 
