@@ -36,6 +36,7 @@ def binarized_mnist(layer='row_lstm'):
       num_layers=7,
       head_features=32,
       skip=True,  # learned skip connections from every layer to the head (sec. 3.4)
+      sampler='cached',  # or 'naive': a full forward pass per sub-pixel
       conditional=False,
   )
   c.optim = dict(name='adam', lr=1e-3, b1=0.9, b2=0.999)
