@@ -2,9 +2,9 @@
 2016a, sec. 3.1-3.3): each layer's output at each pixel is computed once per sub-pixel
 draw from the states the recurrences carry, instead of a full pass per sub-pixel.
 
-The network is pixelrnn.PixelRNNNet, run on its own params in raster order (one lax.scan
-over rows, one over the pixels of a row), every causal mask applied as gen.nn.masked
-applies it:
+The network is pixelrnn.PixelRNNNet, run on its own params in raster order (lax.scan over
+rows, over the pixels of a row and over a pixel's colour groups), every causal mask
+applied as gen.nn.masked applies it:
   input layer    the 7 x 7 mask-A convolution: the rows above (r - 3 .. r - 1) once per
                  row, the current row's three pixels to the left and the pixel itself
                  per pixel;
@@ -196,7 +196,9 @@ def sample(params, net, p: common.Pixels, key, n: int, known: common.Known | Non
   return sample_with_outputs(params, net, p, key, n, known)[0]
 
 
-def sample_with_outputs(params, net, p: common.Pixels, key, n: int, known=None):
+def sample_with_outputs(
+    params, net, p: common.Pixels, key, n: int, known: common.Known | None = None
+):
   """`sample`, and the network outputs (n, H, W, C, K) each sub-pixel was drawn from:
   those of the full network on the returned image (by causality), to test against."""
   h_img, w_img, c = p.shape
