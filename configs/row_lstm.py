@@ -1,6 +1,6 @@
-r"""PixelRNN Row LSTM (van den Oord et al. 2016a, sec. 3.1): exact likelihood, naive
-raster sampling. configs/diagonal_bilstm.py is the same network with the Diagonal
-BiLSTM layer (sec. 3.2); both come from the presets below.
+r"""PixelRNN Row LSTM (van den Oord et al. 2016a, sec. 3.1): exact likelihood, cached
+raster sampling (model.sampler). configs/diagonal_bilstm.py is the same network with the
+Diagonal BiLSTM layer (sec. 3.2); both come from the presets below.
 
 Train, then evaluate the test NLL (nats per image and bits/dim):
   python train.py --config=configs/row_lstm.py:binarized_mnist --workdir=runs/row_lstm_bmnist
@@ -22,6 +22,10 @@ Presets:
 Measured (docs/RESULTS.md, "PixelRNN"): one layer of h = 8, 300 steps at batch 32:
 108.1 nats (Row LSTM), 105.5 (Diagonal BiLSTM); the presets' 20,000 steps were not
 run (about 3.2 and 6.5 hours on 2 cores).
+Sampling: model.sampler=cached (default) draws 16 images of the binarized_mnist network in
+about 0.1 s (Row LSTM) and 0.15 s (Diagonal BiLSTM) on 2 CPU cores, some 700x and 900x
+faster than model.sampler=naive (a full pass per pixel); both give the same integers
+for a key (bench/ar_sampling.py).
 """
 
 from gen import config as config_lib
@@ -36,6 +40,7 @@ def binarized_mnist(layer='row_lstm'):
       num_layers=7,
       head_features=32,
       skip=True,  # learned skip connections from every layer to the head (sec. 3.4)
+      sampler='cached',  # or 'naive': a full forward pass per sub-pixel
       conditional=False,
   )
   c.optim = dict(name='adam', lr=1e-3, b1=0.9, b2=0.999)

@@ -107,25 +107,53 @@ class RowLSTM(nn.Module):
     return jnp.moveaxis(hs, 0, 1)
 
 
+def diagonal_step(kernel, groups: int):
+  """One skewed column of the Diagonal LSTM's recurrence: ((h, c) of the previous column,
+  z_col) -> (h, c), each (D, N, H, h), z_col (D, N, H, 4h), kernel (D, 2h, 4h)."""
+
+  def column(carry, z_col):
+    h_prev, c_prev = carry
+    above = jnp.pad(h_prev, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]  # zero row on top
+    taps = jnp.concatenate([above, h_prev], axis=-1)
+    pre = z_col + jnp.einsum('dnrk,dkf->dnrf', taps, kernel)
+    return lstm_cell(pre, c_prev, groups)
+
+  return column
+
+
+def _initial(h0, c0, n: int, rows: int):
+  d, h = h0.shape
+  return tuple(jnp.broadcast_to(s[:, None, None], (d, n, rows, h)) for s in (h0, c0))
+
+
 def _diagonal_scan(z_in, kernel, h0, c0, groups: int):
   """The Diagonal LSTM's recurrence for D directions at once: z_in (D, N, H, T, 4h) skewed
   input-to-state pre-activations, kernel (D, 2h, 4h), initial states (D, h); returns the
   skewed h (D, N, H, T, h). One scan for both directions of a BiLSTM halves the scan
   steps, which dominate a small model's time on CPU (a fixed cost per step)."""
-  d, n, rows, _, _ = z_in.shape
-  h = h0.shape[-1]
+  _, n, rows, _, _ = z_in.shape
+  step = diagonal_step(kernel, groups)
 
   def column(carry, z_col):
-    h_prev, c_prev = carry  # (D, N, H, h) of the previous skewed column
-    above = jnp.pad(h_prev, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]  # zero row on top
-    taps = jnp.concatenate([above, h_prev], axis=-1)
-    pre = z_col + jnp.einsum('dnrk,dkf->dnrf', taps, kernel)
-    h_new, c_new = lstm_cell(pre, c_prev, groups)
-    return (h_new, c_new), h_new
+    h, c = step(carry, z_col)
+    return (h, c), h
 
-  init = tuple(jnp.broadcast_to(s[:, None, None], (d, n, rows, h)) for s in (h0, c0))
-  _, hs = jax.lax.scan(column, init, jnp.moveaxis(z_in, 3, 0))
+  _, hs = jax.lax.scan(column, _initial(h0, c0, n, rows), jnp.moveaxis(z_in, 3, 0))
   return jnp.moveaxis(hs, 0, 3)
+
+
+def left_boundary_states(kernel, h0, c0, groups: int, rows: int):
+  """The state (h, c) that `_diagonal_scan` carries into column 0 of each image row:
+  (rows, D, h) each. Row r's skewed columns t < r lie left of the image: they have zero
+  input but still run the cell from h0, c0 (and from the phantom columns of the rows
+  above), so for r >= 1 the state entering column 0 is not h0, c0. It depends on the
+  params alone: the zero-input scan up to column r - 1, read at row r."""
+  d, h = h0.shape
+  step = diagonal_step(kernel, groups)
+  z = jnp.zeros((rows - 1, d, 1, rows, 4 * h), h0.dtype)
+  _, (hs, cs) = jax.lax.scan(lambda s, z_col: (step(s, z_col),) * 2, _initial(h0, c0, 1, rows), z)
+  r = jnp.arange(1, rows)  # row r's state after skewed column r - 1
+  return tuple(jnp.concatenate([s0[None], s[r - 1, :, 0, r]]) for s0, s in ((h0, hs), (c0, cs)))
 
 
 class _DiagonalDirections(nn.Module):

@@ -119,6 +119,7 @@ def test_smoke_resumes_bitwise(tmp_path, layer):
         ({'model.hidden': 0}, 'config.model.hidden=0'),
         ({'data.binarize': False, 'data.dequantize': True}, 'PixelRNN is a discrete likelihood'),
         ({'model.conditional': True}, 'PixelRNN is unconditional'),
+        ({'model.sampler': 'fast'}, "config.model.sampler='fast': must be one of cached, naive"),
     ],
 )
 def test_bad_settings_are_config_errors(overrides, message):

@@ -242,9 +242,11 @@ def make_model(
   )
 
 
-def unconditional_naive_model(config, p: Pixels, net, name: str) -> Model:
-  """`make_model` for an unconditional network `net` (x -> (N, H, W, C * outputs)) with
-  the naive sampler: PixelCNN and PixelRNN. A class-conditional config is refused."""
+def unconditional_model(config, p: Pixels, net, name: str, cached: Callable | None = None) -> Model:
+  """`make_model` for an unconditional network `net` (x -> (N, H, W, C * outputs)):
+  PixelCNN and PixelRNN. It samples with `cached(params, key, n, known)` where given
+  (its own arithmetic, float32 whatever train.compute_dtype is), else naively
+  (sample_naive, in the compute dtype). A class-conditional config is refused."""
   config_lib.require(
       not config.model.conditional, 'model.conditional', True, f'{name} is unconditional here; '
       'use configs/gated_pixelcnn.py for a class-conditional model'
@@ -259,6 +261,8 @@ def unconditional_naive_model(config, p: Pixels, net, name: str) -> Model:
     return subpixel_log_prob(run(params, x), v, p)
 
   def sample(params, key, n, labels, known=None):
+    if cached is not None:
+      return cached(params, key, n, known)
     return sample_naive(lambda x: run(params, x), key, n, p, known)
 
   return make_model(config, p, init_params, log_prob, sample)

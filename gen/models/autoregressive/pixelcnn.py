@@ -64,4 +64,4 @@ def build(config, info):
   net = PixelCNNNet(
       cfg.features, cfg.num_blocks, cfg.head_features, p.outputs_per_channel, cfg.kernel_size
   )
-  return common.unconditional_naive_model(config, p, net, 'PixelCNN')
+  return common.unconditional_model(config, p, net, 'PixelCNN')

@@ -8,8 +8,14 @@ and the layer's input is added); then ReLU, 1 x 1 mask B, ReLU, 1 x 1 mask B to 
 of K outputs (a Bernoulli logit per pixel for binary data, 256-way softmax logits per
 sub-pixel for 8-bit data; R -> G -> B by channel groups, as PixelCNN). With `skip`
 (sec. 3.4, "learnable skip connections from each layer to the output"), the head reads
-the residual stream plus a learned 1 x 1 mask-B projection of every layer's output. Exact likelihood (common.subpixel_log_prob); sampling is naive, a
-full pass per sub-pixel (common.sample_naive).
+the residual stream plus a learned 1 x 1 mask-B projection of every layer's output. Exact
+likelihood (common.subpixel_log_prob).
+
+Sampling (model.sampler): 'cached' (pixelrnn_cached) carries every layer's recurrent
+states along the raster order and computes each layer once per sub-pixel at that pixel
+alone; 'naive' runs the whole network once per sub-pixel (common.sample_naive). Both
+draw sub-pixel (r, c, g) with common.draw at its raster position: the same integers for
+the same key.
 
 model.name selects the layer: 'row_lstm' or 'diagonal_bilstm'.
 """
@@ -19,11 +25,12 @@ from __future__ import annotations
 import flax.linen as nn
 
 from gen import config as config_lib
-from gen.models.autoregressive import common
+from gen.models.autoregressive import common, pixelrnn_cached
 from gen.nn import MaskedConv
 from gen.nn.recurrent import DiagonalBiLSTM, RowLSTM
 
 LAYERS = {'row_lstm': RowLSTM, 'diagonal_bilstm': DiagonalBiLSTM}
+SAMPLERS = ('cached', 'naive')
 
 
 class PixelRNNNet(nn.Module):
@@ -62,6 +69,7 @@ def _check(cfg, p: common.Pixels):
         cfg[key],
         f'must be a multiple of {c}: the {c} colour channel groups split every layer evenly',
     )
+  config_lib.require_choice(cfg.get('sampler', 'cached'), 'model.sampler', SAMPLERS)
 
 
 def build(config, info):
@@ -73,4 +81,11 @@ def build(config, info):
   net = PixelRNNNet(
       cfg.name, cfg.hidden, cfg.num_layers, cfg.head_features, p.outputs_per_channel, skip
   )
-  return common.unconditional_naive_model(config, p, net, 'PixelRNN')
+
+  def cached(params, key, n, known):  # float32 whatever train.compute_dtype is
+    return pixelrnn_cached.sample(params, net, p, key, n, known)
+
+  sampler = cfg.get('sampler', 'cached')
+  return common.unconditional_model(
+      config, p, net, 'PixelRNN', cached if sampler == 'cached' else None
+  )
