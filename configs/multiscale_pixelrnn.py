@@ -24,7 +24,10 @@ Presets:
   digits           scikit-learn's 8x8 digits (built in), dynamically binarized; 4x4 small
                    image; big 2 layers of h = 8, small 1 layer of h = 8.
   smoke            digits, one layer of h = 4 in each network, 20 steps, a few seconds.
-Measured (docs/RESULTS.md, "PixelRNN"): see there.
+Measured (docs/RESULTS.md, "Multi-scale PixelRNN"): one layer of h = 8 in each network,
+300 steps at batch 32: 104.5 nats (Row LSTM; single-scale 108.1) and 104.2 (Diagonal
+BiLSTM; single-scale 105.5), at about twice the single-scale run's CPU time. The presets'
+20,000 steps were not run.
 """
 
 from gen import config as config_lib
