@@ -63,7 +63,8 @@ CASES = [
     (GAN, 'eval.quality_num_samples', 0, 'integer >= 1'),
     (GAN, 'eval.num_examples', -1, 'integer >= 0'),
     (GAN, 'model.name', 'flow',
-     'one of diagonal_bilstm, gan, gated_pixelcnn, pixelcnn, pixelcnn_pp, row_lstm, vae'),
+     ('one of diagonal_bilstm, gan, gated_pixelcnn, multiscale_pixelrnn, pixelcnn, pixelcnn_pp, '
+      'row_lstm, vae')),
     # The GAN's keys.
     (GAN, 'model.arch', 'resnet', 'one of mlp, dcgan, infogan'),
     (GAN, 'model.game', 'wgan', 'one of mm, ns'),

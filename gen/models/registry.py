@@ -18,6 +18,7 @@ MODULES = {
     'pixelcnn_pp': 'gen.models.autoregressive.pixelcnn_pp',
     'row_lstm': 'gen.models.autoregressive.pixelrnn',
     'diagonal_bilstm': 'gen.models.autoregressive.pixelrnn',
+    'multiscale_pixelrnn': 'gen.models.autoregressive.multiscale',
 }
 
 

@@ -28,6 +28,13 @@ back and shifted down one row, so that pixel (r, c) receives the right-to-left s
 (r - 1, c), whose context is the rows above to the right; together every earlier pixel
 is in the context of one layer (a reference sheet pitfall: shifting the skewed map, or
 zeroing the last row instead of shifting, leaves holes or leaks).
+
+Conditioning (multi-scale PixelRNN, sec. 3.5: the upsampled small image "added as a bias
+to the input-to-state maps of every layer"): both layers take an optional `bias`
+(N, H, W, 4h) added to K_is * x before the recurrence; the Diagonal BiLSTM skews it with
+the input-to-state map and mirrors it for the right-to-left direction, so position (r, c)
+of the image gets bias (r, c) in both. It adds no parameters: an unconditional layer's
+parameter tree is the same with or without this option.
 """
 
 from __future__ import annotations
@@ -74,6 +81,11 @@ def lstm_cell(z: jax.Array, c_prev: jax.Array, groups: int) -> tuple[jax.Array, 
   return (o * jnp.tanh(c)).reshape(lead + (h,)), c.reshape(lead + (h,))
 
 
+def _plus(z_in, bias):
+  """The input-to-state pre-activations plus an optional conditioning bias (N, H, W, 4h)."""
+  return z_in if bias is None else z_in + bias.astype(z_in.dtype)
+
+
 def _state_kernel(module: nn.Module, taps: int, features: int) -> jax.Array:
   return module.param(
       'state_kernel', nn.initializers.lecun_normal(), (taps * features, 4 * features)
@@ -88,10 +100,10 @@ class RowLSTM(nn.Module):
   kernel_size: int = 3  # k of the 1 x k input-to-state and state-to-state kernels
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, bias=None):
     n, _, w, _ = x.shape
     h, k = self.features, self.kernel_size
-    z_in = MaskedConv(4 * h, (1, k), 'B', self.groups)(x)  # the whole map at once
+    z_in = _plus(MaskedConv(4 * h, (1, k), 'B', self.groups)(x), bias)  # the whole map at once
     kernel = _state_kernel(self, k, h).astype(x.dtype)
     half = k // 2
 
@@ -159,18 +171,20 @@ def left_boundary_states(kernel, h0, c0, groups: int, rows: int):
 class _DiagonalDirections(nn.Module):
   """The Diagonal LSTM run over each of `inputs` (D maps (N, H, W, C_in), each with its
   own weights) in one scan; returns D maps (N, H, W, features), each with the quarter
-  plane above and to the left of its input as context (pixel included, mask B)."""
+  plane above and to the left of its input as context (pixel included, mask B).
+  `biases`: None, or D maps (N, H, W, 4h) added to the input-to-state pre-activations."""
 
   features: int
   groups: int = 1
 
   @nn.compact
-  def __call__(self, inputs):
+  def __call__(self, inputs, biases=None):
     h, d = self.features, len(inputs)
     w = inputs[0].shape[2]
+    biases = biases or [None] * d
     z_in = jnp.stack([
-        skew(MaskedConv(4 * h, (1, 1), 'B', self.groups, name=f'input_to_state_{i}')(x))
-        for i, x in enumerate(inputs)
+        skew(_plus(MaskedConv(4 * h, (1, 1), 'B', self.groups, name=f'input_to_state_{i}')(x), b))
+        for i, (x, b) in enumerate(zip(inputs, biases))
     ])  # (D, N, H, W + H - 1, 4h)  # fmt: skip
     kernel = self.param('state_kernel', nn.initializers.lecun_normal(batch_axis=(0,)), (d, 2 * h, 4 * h))
     # Learned initial states (igul222's pixel_rnn.py: zero-initialised parameters).
@@ -190,8 +204,8 @@ class DiagonalLSTM(nn.Module):
   groups: int = 1
 
   @nn.compact
-  def __call__(self, x):
-    return _DiagonalDirections(self.features, self.groups)([x])[0]
+  def __call__(self, x, bias=None):
+    return _DiagonalDirections(self.features, self.groups)([x], None if bias is None else [bias])[0]
 
 
 class DiagonalBiLSTM(nn.Module):
@@ -203,6 +217,8 @@ class DiagonalBiLSTM(nn.Module):
   groups: int = 1
 
   @nn.compact
-  def __call__(self, x):
-    forward, backward = _DiagonalDirections(self.features, self.groups)([x, x[:, :, ::-1]])
+  def __call__(self, x, bias=None):
+    biases = None if bias is None else [bias, bias[:, :, ::-1]]  # the image's mirror, as x
+    directions = _DiagonalDirections(self.features, self.groups)
+    forward, backward = directions([x, x[:, :, ::-1]], biases)
     return forward + shift_down(backward[:, :, ::-1])

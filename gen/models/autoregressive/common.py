@@ -104,6 +104,14 @@ def subpixel_log_prob(out, v, p: Pixels) -> jax.Array:
   return likelihood.categorical(out, v)
 
 
+def pixel_log_prob(out, v, p: Pixels) -> jax.Array:
+  """log p of each pixel (all its channels) (N, H, W), nats: subpixel_log_prob with every
+  pixel as an example of its own, for likelihoods that score some pixels only."""
+  n, h, w = v.shape[:3]
+  as_examples = lambda a: a.reshape((n * h * w, 1, 1) + a.shape[3:])
+  return subpixel_log_prob(as_examples(out), as_examples(v), p).reshape(n, h, w)
+
+
 def position(p: Pixels, r, w, c):
   return (r * p.shape[1] + w) * p.shape[2] + c
 
@@ -169,6 +177,7 @@ def make_model(
     log_prob: Callable,
     sample: Callable,
     classes: int = 0,
+    log_prob_parts: Callable | None = None,
 ) -> Model:
   """The family's Model around its network, one network 'net' and one optimizer.
 
@@ -176,6 +185,9 @@ def make_model(
   log_prob(params, x, v, labels, key, train) -> (N,) log p(v) in nats, x = p.to_input(v);
   sample(params, key, n, labels, known) -> (n, H, W, C) int32 levels, the `known` pixels
   kept where observed (a Known, or None: draw every pixel).
+  log_prob_parts (optional; same arguments) -> {name: (N,)}, terms that sum to log_prob
+  (multi-scale PixelRNN: the small image's and the rest's): training minimises their sum
+  and logs each one's mean NLL as ar/nll_<name>.
   labels is None for an unconditional model. Training minimises the mean NLL per
   example (nats); metrics are per example and in bits/dim. The EMA copy of 'net'
   (train.ema_decay > 0, e.g. PixelCNN++'s Polyak averaging) is what
@@ -197,8 +209,11 @@ def make_model(
     v, x, labels = unpack(batch)
 
     def loss_fn(params):
-      nll = -jnp.mean(log_prob(params['net'], x, v, labels, key, True))
-      return nll, {'ar/nll': nll, 'ar/bits_per_dim': nll / (p.num_dims * math.log(2))}
+      args = (params['net'], x, v, labels, key, True)
+      parts = {} if log_prob_parts is None else log_prob_parts(*args)
+      nll = -jnp.mean(sum(parts.values()) if parts else log_prob(*args))
+      aux = {f'ar/nll_{name}': -jnp.mean(part) for name, part in parts.items()}
+      return nll, {'ar/nll': nll, 'ar/bits_per_dim': nll / (p.num_dims * math.log(2)), **aux}
 
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt = tx.update(grads, state.opt_state['net'], state.params)

@@ -17,6 +17,11 @@ alone; 'naive' runs the whole network once per sub-pixel (common.sample_naive). 
 draw sub-pixel (r, c, g) with common.draw at its raster position: the same integers for
 the same key.
 
+An optional conditioning map `cond` (N, H, W, F) makes the network the conditional half
+of multi-scale PixelRNN (sec. 3.5, gen/models/autoregressive/multiscale.py): a learned
+1 x 1 projection of it per layer is added as a bias to that layer's input-to-state
+pre-activations. Without it the parameter tree is the unconditional one.
+
 model.name selects the layer: 'row_lstm' or 'diagonal_bilstm'.
 """
 
@@ -34,7 +39,8 @@ SAMPLERS = ('cached', 'naive')
 
 
 class PixelRNNNet(nn.Module):
-  """x (N, H, W, C) in [-1, 1] -> (N, H, W, C * outputs_per_channel)."""
+  """x (N, H, W, C) in [-1, 1] -> (N, H, W, C * outputs_per_channel); `cond` (N, H, W, F)
+  or None: a map every layer reads through its own 1 x 1 projection to 4h biases."""
 
   layer: str  # a key of LAYERS
   hidden: int  # h: the LSTM state; the residual stream has 2h features
@@ -44,13 +50,14 @@ class PixelRNNNet(nn.Module):
   skip: bool = True
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, cond=None):
     c = x.shape[-1]
     lstm = LAYERS[self.layer]
     h = MaskedConv(2 * self.hidden, (7, 7), 'A', c)(x)
     skips = 0.0
-    for _ in range(self.num_layers):
-      out = MaskedConv(2 * self.hidden, (1, 1), 'B', c)(lstm(self.hidden, c)(h))
+    for i in range(self.num_layers):
+      bias = None if cond is None else nn.Dense(4 * self.hidden, name=f'cond_bias_{i}')(cond)
+      out = MaskedConv(2 * self.hidden, (1, 1), 'B', c)(lstm(self.hidden, c)(h, bias))
       h = h + out
       if self.skip:
         skips = skips + MaskedConv(2 * self.hidden, (1, 1), 'B', c)(out)
