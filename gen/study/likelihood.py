@@ -66,6 +66,11 @@ MODELS = {
         'configs/diagonal_bilstm.py:binarized_mnist',
         'configs/diagonal_bilstm.py:mnist',
     ),
+    # One preset: the data overrides make it 8-bit (a 256-way softmax per sub-pixel).
+    'multiscale_pixelrnn': (
+        'configs/multiscale_pixelrnn.py:binarized_mnist',
+        'configs/multiscale_pixelrnn.py:binarized_mnist',
+    ),
 }
 VAES = ('vae', 'iwae', 'hvae', 'vampprior')
 # dataset -> (data overrides, binary?)

@@ -46,6 +46,7 @@ import numpy as np
 from gen import config as config_lib
 from gen import nn as gnn
 from gen.models.autoregressive import common
+from gen.models.autoregressive import pixelrnn_cached
 from gen.models.autoregressive.pixelrnn import LAYERS, PixelRNNNet
 
 NAME = 'Multi-scale PixelRNN'
@@ -158,15 +159,23 @@ def build(config, info):
     parts = log_prob_parts(*args)
     return parts['small'] + parts['big']
 
-  def sample(params, key, n, labels):
+  def sample(params, key, n, labels, known=None):
+    """x_s (the small network's cached sampler, float32), then the rest with x_s kept.
+    With `known` (completion), its sub-lattice pixels are kept in x_s and the others in
+    the big image: x_s is drawn before the rest, given only the small image's pixels."""
     k_small, k_big = jax.random.split(key)
-    v_small = common.sample_naive(lambda xs: run_small(params, xs), k_small, n, small_p)
-    known = common.Known(
-        jnp.zeros((n,) + p.shape, jnp.int32).at[:, ::f, ::f].set(v_small),
-        jnp.broadcast_to(~scored, (n,) + p.shape[:2]),
-    )
+    known_small = None
+    if known is not None:
+      known_small = common.Known(sublattice(known.levels, f), sublattice(known.observed, f))
+    v_small = pixelrnn_cached.sample(params['small'], small, small_p, k_small, n, known_small)
+    levels = jnp.zeros((n,) + p.shape, jnp.int32).at[:, ::f, ::f].set(v_small)
+    observed = jnp.broadcast_to(~scored, (n,) + p.shape[:2])
+    if known is not None:
+      levels = jnp.where(observed[..., None], levels, known.levels)
+      observed = observed | known.observed
     xs = small_p.to_input(v_small)
-    return common.sample_naive(lambda x: run_big(params, x, xs), k_big, n, p, known)
+    big_known = common.Known(levels, observed)
+    return common.sample_naive(lambda x: run_big(params, x, xs), k_big, n, p, big_known)
 
   return common.make_model(
       config, p, init_params, log_prob, sample, log_prob_parts=log_prob_parts
