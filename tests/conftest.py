@@ -14,9 +14,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _compilation_cache(tmp_path_factory):
   """Command-line runs in the tests share one fresh compilation cache: on, as for a
   user (so the resume tests also check that cached executables reproduce bitwise),
-  but never the user's own cache directory."""
+  but never the user's own cache directory. Under pytest-xdist both workers share it
+  (it sits in the session's base directory, above the workers' own): tests of a module
+  are spread over the workers, and a smoke preset's programs were compiled once by each."""
+  base = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    base = base.parent  # xdist gives worker gwN the base directory <session base>/popen-gwN
+  cache = base / 'compilation_cache'
+  cache.mkdir(exist_ok=True)
   with pytest.MonkeyPatch.context() as mp:
-    mp.setenv('GEN_COMPILATION_CACHE', str(tmp_path_factory.mktemp('compilation_cache')))
+    mp.setenv('GEN_COMPILATION_CACHE', str(cache))
     yield
 
 

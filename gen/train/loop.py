@@ -229,8 +229,10 @@ def _loop(run: _Run, state, first) -> dict:
   sample_fn = jax.jit(run.model.sample, static_argnums=2, out_shardings=run.repl)
   # One fixed key for every sample grid, so grids over training are comparable.
   sample_key = jax.random.fold_in(jax.random.PRNGKey(run.config.seed), 1 << 30)
-  metric_shapes = jax.eval_shape(step_lib.make_train_step(run.model, tc.ema_decay), state, first)[1]
-  names = step_lib.checked_names(metric_shapes, state.params)
+  # What the non-finite guard's index names: taken from the trace of the first call, which
+  # that call then reuses (a separate eval_shape traced the whole step a second time, 0.2 to
+  # 0.8 s of every start); before any call, from an eval_shape of the step.
+  names = []
 
   t = int(sharding.to_host(state.step))
   progress = writers.Progress(t, tc.num_steps)
@@ -243,6 +245,9 @@ def _loop(run: _Run, state, first) -> dict:
   last = {}
 
   def save(step):
+    if not names:
+      shapes = jax.eval_shape(step_lib.make_train_step(run.model, tc.ema_decay), state, first)
+      names[:] = step_lib.checked_names(shapes[1], state.params)
     _check_finite(state, names, run.ckpt, tc.skip_nonfinite)
     run.ckpt.save(step, state, run.data_it.get_state())
 
@@ -255,6 +260,8 @@ def _loop(run: _Run, state, first) -> dict:
     # that another steps_per_call left off a multiple of k.
     n = k - t % k
     batch = sharding.put_batch(next_batches(run.data_it, n, k > 1), run.batch_sh)
+    if not names:
+      names[:] = step_lib.checked_names(call_fn.trace(state, batch).out_info[1], state.params)
     state, metrics = call_fn(state, batch)  # metrics: step t + n's
     t += n
     if t % tc.log_every == 0 or t == tc.num_steps:

@@ -40,6 +40,21 @@ def test_digits_load_without_data_dir(no_env_data_dir):
   assert set(np.unique(batch['label'])) == set(range(10))
 
 
+def test_digits_are_sklearns_load_digits_without_importing_sklearn():
+  from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
+
+  digits = load_digits()
+  table = sources._digits_table()  # pylint: disable=protected-access
+  np.testing.assert_array_equal(table[:, :-1].reshape(-1, 8, 8), digits.images)
+  np.testing.assert_array_equal(table[:, -1], digits.target)
+  code = (
+      'import sys; from gen.data import sources; sources._digits_table(); '
+      'print("sklearn" in sys.modules)'
+  )
+  out = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, capture_output=True, text=True)
+  assert out.stdout.strip() == 'False', out.stderr[-2000:]
+
+
 @pytest.mark.parametrize('name, num_components', [('ring8', 8), ('grid25', 25)])
 def test_mixture_datasets(no_env_data_dir, name, num_components):
   expected = sources.DatasetInfo(name, 'points', (2,), None, num_components, ('train', 'test'))
