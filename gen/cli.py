@@ -134,6 +134,15 @@ class _QuietLibraries:
     return record.levelno >= 30 or not any(p in record.pathname for p in self._PATHS)
 
 
+def start_tool(argv) -> None:
+  """The start every `python -m gen...` tool shares: every input is a --flag (a stray
+  positional argument is a one-line error), library logs quiet, the compilation cache."""
+  if len(argv) > 1:
+    sys.exit(f'error: unexpected arguments {argv[1:]}; every input is a --flag.')
+  quiet_library_logs()
+  setup_compilation_cache()
+
+
 def quiet_library_logs() -> None:
   import logging as std_logging
 

@@ -470,11 +470,8 @@ def _define_flags():
 def main(argv):
   from absl import flags  # noqa: PLC0415
 
-  if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; every input is a --flag.')
+  cli.start_tool(argv)
   f = flags.FLAGS
-  cli.quiet_library_logs()
-  cli.setup_compilation_cache()
   try:
     result = run(
         f.workdir,

@@ -331,11 +331,8 @@ def main(argv):
 
   from gen import cli  # noqa: PLC0415
 
-  if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; every input is a --flag.')
+  cli.start_tool(argv)
   f = flags.FLAGS
-  cli.quiet_library_logs()
-  cli.setup_compilation_cache()
   for name in ('num_steps', 'sample_n', 'vae_k'):
     if f[name].value is not None and f[name].value < 1:
       sys.exit(f'error: --{name}={f[name].value}: must be >= 1.')

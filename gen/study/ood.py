@@ -371,11 +371,8 @@ def main(argv):
 
   from gen import cli  # noqa: PLC0415
 
-  if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; every input is a --flag.')
+  cli.start_tool(argv)
   f = flags.FLAGS
-  cli.quiet_library_logs()
-  cli.setup_compilation_cache()
   try:
     result = run(
         f.workdir,
